@@ -1,0 +1,82 @@
+"""Build the `rbd` extension module against the installed librbd and librados.
+
+Before compiling anything, a tiny C program is built and linked against the Ceph headers and libraries so that a
+missing `-dev` package stops the build with one line that names the Debian package to install, instead of a page
+of compiler errors.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+from setuptools import Extension, setup
+
+HEADER_PROBES = [
+    # (header, library, Debian package that ships both)
+    ("rados/librados.h", "rados", "librados-dev"),
+    ("rbd/librbd.h", "rbd", "librbd-dev"),
+]
+
+
+def compiler():
+    return os.environ.get("CC", "cc")
+
+
+def probe(header, library):
+    """Return None when `header` compiles and `-l<library>` links, else the compiler's complaint."""
+    source = f"#include <{header}>\nint main(void) {{ return 0; }}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        c_file = os.path.join(tmp, "probe.c")
+        with open(c_file, "w") as f:
+            f.write(source)
+        cmd = [compiler(), "-D_FILE_OFFSET_BITS=64", c_file, "-o", os.path.join(tmp, "probe"), f"-l{library}"]
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True)
+        except FileNotFoundError:
+            return f"no C compiler ({compiler()}) found"
+        return None if result.returncode == 0 else result.stderr
+
+
+def check_native_dependencies():
+    if any(arg in sys.argv for arg in ("egg_info", "sdist", "--help", "clean", "--version")):
+        return
+    for header, library, package in HEADER_PROBES:
+        problem = probe(header, library)
+        if problem is not None:
+            what = "a C compiler" if problem.startswith("no C compiler") else f"<{header}> or -l{library}"
+            sys.exit(f"error: cannot build rbd: {what} is missing; install it with: apt-get install {package} gcc")
+
+
+def extensions():
+    from Cython.Build import cythonize
+
+    module = Extension(
+        "rbd",
+        sources=["src/rbd.pyx"],
+        libraries=["rbd", "rados"],
+        define_macros=[("_FILE_OFFSET_BITS", "64")],
+    )
+    return cythonize(
+        [module],
+        include_path=["src"],
+        compiler_directives={
+            "language_level": 3,
+            "embedsignature": True,
+            "binding": True,
+        },
+    )
+
+
+check_native_dependencies()
+setup(
+    name="rbd",
+    version="2.1.0",
+    description="Python binding to Ceph's librbd: a drop-in replacement for Ceph's own rbd module",
+    long_description=open("README.md").read() if os.path.exists("README.md") else "",
+    long_description_content_type="text/markdown",
+    license="LGPL-2.1-or-later",
+    python_requires=">=3.9",
+    ext_modules=extensions(),
+    data_files=[],
+    zip_safe=False,
+)

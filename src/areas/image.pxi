@@ -1,0 +1,473 @@
+# Image lifecycle and properties: open/close, size, stat, names and ids, features and flags, timestamps;
+# and the pool-level calls that create, remove, rename and list images.
+#
+# `_ImageBase` holds the librbd handle. Every method goes through `_begin_call()` / `_end_call()`: the first
+# raises upstream's InvalidArgument("image is closed") and counts the call in flight, so that `close()` from
+# another thread waits for calls already inside librbd instead of freeing the handle under them.
+
+
+cdef class _ImageBase:
+    cdef rbd_image_t image
+    cdef bint closed
+    cdef object ioctx
+    cdef object name
+    cdef int in_flight
+    cdef object _open_completion
+    cdef object __weakref__
+
+    def __cinit__(self):
+        self.closed = True
+        self.image = NULL
+        self.in_flight = 0
+
+    def __init__(self, ioctx, name=None, snapshot=None, read_only=False, image_id=None, _oncomplete=None):
+        """Open an image by `name` or by `image_id` (exactly one), at `snapshot` (a name) or at the head.
+
+        `read_only` opens it without taking the exclusive lock. The image keeps `ioctx` alive.
+        `_oncomplete` is private: `RBD.aio_open_image` uses it to open asynchronously.
+        """
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        if (name is None) == (image_id is None):
+            raise InvalidArgument("either image name or image id must be specified, not both or neither")
+        self.ioctx = ioctx
+        self.name = cstr(name, "name", opt=True)
+        cdef bytes id_bytes = cstr(image_id, "image_id", opt=True)
+        cdef bytes snap_bytes = cstr(snapshot, "snapshot", opt=True)
+        if _oncomplete is not None:
+            self._open_async(_oncomplete, ioctx, id_bytes, snap_bytes, read_only)
+            return
+        cdef const char *c_name = opt_str(self.name)
+        cdef const char *c_id = opt_str(id_bytes)
+        cdef const char *c_snap = opt_str(snap_bytes)
+        cdef bint c_read_only = read_only
+        cdef int ret
+        with nogil:
+            if c_id != NULL:
+                if c_read_only:
+                    ret = rbd_open_by_id_read_only(io, c_id, &self.image, c_snap)
+                else:
+                    ret = rbd_open_by_id(io, c_id, &self.image, c_snap)
+            elif c_read_only:
+                ret = rbd_open_read_only(io, c_name, &self.image, c_snap)
+            else:
+                ret = rbd_open(io, c_name, &self.image, c_snap)
+        if ret < 0:
+            self.image = NULL
+            label = self.name if id_bytes is None else "with id %s" % image_id
+            raise make_ex(ret, "error opening image %s at snapshot %s" % (label, snapshot))
+        self.closed = False
+        if id_bytes is not None:
+            self.name = self.get_name()
+
+    def _open_async(self, oncomplete, *args):
+        raise FunctionNotSupported("asynchronous open is not available in this build")
+
+    def __dealloc__(self):
+        # No Python calls here: the object is half torn down. In-flight calls hold a reference, so none remain.
+        if not self.closed and self.image != NULL:
+            with nogil:
+                rbd_close(self.image)
+            self.closed = True
+
+    cdef rbd_image_t _begin_call(self) except NULL:
+        """The handle for one librbd call; raises if the image is closed. Pair with `_end_call()`."""
+        if self.closed:
+            raise InvalidArgument("image is closed")
+        self.in_flight += 1
+        return self.image
+
+    cdef inline void _end_call(self) noexcept:
+        self.in_flight -= 1
+
+    cdef int _wait_for_calls_in_flight(self) except -1:
+        # Other threads only change `in_flight` while holding the GIL, so sleeping without it lets them finish.
+        while self.in_flight > 0:
+            with nogil:
+                usleep(1000)
+        return 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, type_, value, traceback):
+        """Close the image; exceptions propagate."""
+        self.close()
+        return False
+
+    def __repr__(self):
+        return "rbd.Image(ioctx, %r)" % (self.name,)
+
+    def require_not_closed(self):
+        """Raise InvalidArgument if the image is closed."""
+        if self.closed:
+            raise InvalidArgument("image is closed")
+
+    def close(self):
+        """Release the image. Calls still running in other threads finish first. Closing twice does nothing."""
+        if self.closed:
+            return
+        self.closed = True
+        self._wait_for_calls_in_flight()
+        cdef int ret
+        with nogil:
+            ret = rbd_close(self.image)
+        self.image = NULL
+        if ret < 0:
+            raise make_ex(ret, "error while closing image %s" % (self.name,))
+
+    def size(self):
+        """The image size in bytes (at the snapshot the image is set to)."""
+        cdef uint64_t size
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_size(image, &size)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting size for image %s" % (self.name,))
+        return size
+
+    def resize(self, size, allow_shrink=True):
+        """Change the image size to `size` bytes; shrinking needs `allow_shrink` (else InvalidArgument)."""
+        cdef uint64_t new_size = size
+        cdef bint shrink = allow_shrink
+        if self.size() == new_size:
+            return
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_resize2(image, new_size, shrink, noop_progress, NULL)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error resizing image %s" % (self.name,))
+
+    def stat(self):
+        """A dict with size, obj_size, num_objs, order, block_name_prefix, parent_pool and parent_name."""
+        cdef rbd_image_info_t info
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_stat(image, &info, sizeof(info))
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting info for image %s" % (self.name,))
+        return {
+            "size": info.size,
+            "obj_size": info.obj_size,
+            "num_objs": info.num_objs,
+            "order": info.order,
+            "block_name_prefix": decode_c(info.block_name_prefix),
+            "parent_pool": info.parent_pool,
+            # Upstream returns the raw char array here, and callers compare it with bytes.
+            "parent_name": <bytes>info.parent_name,
+        }
+
+    def get_name(self):
+        """The image name (a str), also when it was opened by id."""
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        filled = fill_growing(<fill_fn>rbd_get_name, image, 64, &ret)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting name for image %s" % (self.name,))
+        return first_c_string(filled)
+
+    def id(self):
+        """The image id (a str); format 1 images have none (ImageNotFound... as librbd reports)."""
+        return self._fixed_string(rbd_get_id, "id")
+
+    def block_name_prefix(self):
+        """The prefix of the RADOS objects holding the image data."""
+        return self._fixed_string(rbd_get_block_name_prefix, "block name prefix")
+
+    cdef str _fixed_string(self, int (*getter)(rbd_image_t, char *, size_t) noexcept nogil, str what):
+        # These getters take a plain length and answer -ERANGE without saying how much they need: double up to
+        # 4096 bytes, as upstream does.
+        cdef size_t size = 32
+        cdef char buf[4096]
+        cdef int ret = -C_ERANGE
+        cdef rbd_image_t image = self._begin_call()
+        while ret == -C_ERANGE and size <= sizeof(buf):
+            with nogil:
+                ret = getter(image, buf, size)
+            size *= 2
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting %s for image %s" % (what, self.name))
+        return decode_c(buf)
+
+    def data_pool_id(self):
+        """The id of the pool holding the image data (its own pool unless created with a data pool)."""
+        cdef int64_t ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_data_pool_id(image)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting data pool id for image %s" % (self.name,))
+        return ret
+
+    def old_format(self):
+        """True for a format 1 image."""
+        cdef uint8_t old
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_old_format(image, &old)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting old_format for image %s" % (self.name,))
+        return old != 0
+
+    def overlap(self):
+        """How many bytes of the parent the clone still shares (0 without a parent)."""
+        cdef uint64_t overlap
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_overlap(image, &overlap)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting overlap for image %s" % (self.name,))
+        return overlap
+
+    def stripe_unit(self):
+        """The stripe unit in bytes."""
+        cdef uint64_t value
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_stripe_unit(image, &value)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting stripe unit for image %s" % (self.name,))
+        return value
+
+    def stripe_count(self):
+        """The stripe count."""
+        cdef uint64_t value
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_stripe_count(image, &value)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting stripe count for image %s" % (self.name,))
+        return value
+
+    def features(self):
+        """The image's RBD_FEATURE_* bits."""
+        cdef uint64_t value
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_features(image, &value)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting features for image %s" % (self.name,))
+        return value
+
+    def update_features(self, features, enabled):
+        """Enable (`enabled` true) or disable the RBD_FEATURE_* bits in `features`."""
+        cdef uint64_t c_features = features
+        cdef uint8_t c_enabled = bool(enabled)
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_update_features(image, c_features, c_enabled)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error updating features for image %s" % (self.name,))
+
+    def op_features(self):
+        """The image's RBD_OPERATION_FEATURE_* bits."""
+        cdef uint64_t value
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_op_features(image, &value)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting op features for image %s" % (self.name,))
+        return value
+
+    def flags(self):
+        """The image's RBD_FLAG_* bits."""
+        cdef uint64_t value
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_flags(image, &value)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting flags for image %s" % (self.name,))
+        return value
+
+    def rebuild_object_map(self, on_progress=None):
+        """Rebuild the object map (needs the object-map feature); `on_progress(offset, total)` may cancel."""
+        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef librbd_progress_fn_t fn = progress.c_function()
+        cdef void *arg = progress.c_arg()
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_rebuild_object_map(image, fn, arg)
+        self._end_call()
+        progress.raise_pending()
+        if ret < 0:
+            raise make_ex(ret, "error rebuilding object map for image %s" % (self.name,))
+
+    def create_timestamp(self):
+        """When the image was created: a naive datetime in UTC (as upstream 16.2.15)."""
+        return naive_utc(self._timestamp(rbd_get_create_timestamp, "create"))
+
+    def access_timestamp(self):
+        """When the image was last read: a naive datetime in local time (as upstream 16.2.15)."""
+        return naive_local(self._timestamp(rbd_get_access_timestamp, "access"))
+
+    def modify_timestamp(self):
+        """When the image was last written: a naive datetime in local time (as upstream 16.2.15)."""
+        return naive_local(self._timestamp(rbd_get_modify_timestamp, "modify"))
+
+    cdef timespec _timestamp(self, int (*getter)(rbd_image_t, timespec *) noexcept nogil, str what) except *:
+        cdef timespec value
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = getter(image, &value)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting %s timestamp for image %s" % (what, self.name))
+        return value
+
+
+cdef object naive_utc(timespec value):
+    return datetime.fromtimestamp(value.tv_sec, _timezone.utc).replace(tzinfo=None)
+
+
+cdef object naive_local(timespec value):
+    return datetime.fromtimestamp(value.tv_sec)
+
+
+class _RBDImages:
+    """RBD methods that create, remove, rename and list images."""
+
+    def version(self):
+        """The librbd version as (major, minor, extra), e.g. (1, 16, 0) for Ceph 16 (not Ceph's version)."""
+        cdef int major, minor, extra
+        rbd_version(&major, &minor, &extra)
+        return (major, minor, extra)
+
+    def create(self, ioctx, name, size, order=None, old_format=False, features=None, stripe_unit=None,
+               stripe_count=None, data_pool=None):
+        """Create an image of `size` bytes.
+
+        `order` sets the object size (2**order bytes). `old_format` makes a format 1 image (deprecated, needs
+        RBD_FORCE_ALLOW_V1=1 in librbd's environment) and then takes no features, striping or data pool.
+        `features` is a mask of RBD_FEATURE_* (None: the cluster default); `data_pool` puts data in another pool.
+        Raises ImageExists if the name is taken.
+        """
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes name_bytes = cstr(name, "name")
+        cdef const char *c_name = name_bytes
+        cdef uint64_t c_size = size
+        cdef int c_order = 0
+        cdef int ret
+        cdef ImageOptions options
+        if old_format:
+            if features or stripe_unit or stripe_count or data_pool is not None:
+                raise InvalidArgument("format 1 images do not support feature masks, non-default striping, "
+                                      "nor data pool")
+            if order is not None:
+                c_order = order
+            with nogil:
+                ret = rbd_create(io, c_name, c_size, &c_order)
+        else:
+            options = build_image_options(format=2, features=features, order=order, stripe_unit=stripe_unit,
+                                          stripe_count=stripe_count, data_pool=data_pool)
+            with nogil:
+                ret = rbd_create4(io, c_name, c_size, options.handle)
+        if ret < 0:
+            raise make_ex(ret, "error creating image")
+
+    def remove(self, ioctx, name, on_progress=None):
+        """Delete image `name` and its data. Fails with ImageHasSnapshots or ImageBusy (watched)."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes name_bytes = cstr(name, "name")
+        cdef const char *c_name = name_bytes
+        cdef int ret
+        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef librbd_progress_fn_t fn = progress.c_function()
+        cdef void *arg = progress.c_arg()
+        with nogil:
+            ret = rbd_remove_with_progress(io, c_name, fn, arg)
+        progress.raise_pending()
+        if ret < 0:
+            raise make_ex(ret, "error removing image")
+
+    def rename(self, ioctx, src, dest):
+        """Rename image `src` to `dest` in the same pool."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes src_bytes = cstr(src, "src")
+        cdef bytes dest_bytes = cstr(dest, "dest")
+        cdef const char *c_src = src_bytes
+        cdef const char *c_dest = dest_bytes
+        cdef int ret
+        with nogil:
+            ret = rbd_rename(io, c_src, c_dest)
+        if ret < 0:
+            raise make_ex(ret, "error renaming image")
+
+    def list(self, ioctx):
+        """The names (str) of the images in the pool (and namespace) of `ioctx`."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef int ret
+        filled = fill_growing(<fill_fn>rbd_list, io, 512, &ret)
+        if ret < 0:
+            raise make_ex(ret, "error listing images")
+        return split_nul_separated(filled, len(filled))
+
+    def list2(self, ioctx):
+        """An ImageIterator of {'id', 'name'} dicts for the images of `ioctx`."""
+        return ImageIterator(ioctx)
+
+    def features_to_string(self, features):
+        """'layering,exclusive-lock,...' for a mask of RBD_FEATURE_* bits; unknown bits: InvalidArgument."""
+        cdef uint64_t c_features = features
+        cdef size_t size = 1024
+        cdef char buf[1024]
+        with nogil:
+            ret = rbd_features_to_string(c_features, buf, &size)
+        if ret < 0:
+            raise make_ex(ret, "error converting features %r to a string" % (features,))
+        return decode_c(buf)
+
+    def features_from_string(self, str_features):
+        """The RBD_FEATURE_* mask for 'layering,exclusive-lock,...'; unknown names: InvalidArgument."""
+        cdef bytes features_bytes = cstr(str_features, "str_features")
+        cdef const char *c_features = features_bytes
+        cdef uint64_t features
+        cdef int ret
+        with nogil:
+            ret = rbd_features_from_string(c_features, &features)
+        if ret < 0:
+            raise make_ex(ret, "error converting %r to features" % (str_features,))
+        return features
+
+
+cdef class ImageIterator:
+    """Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched when created."""
+    cdef list entries
+
+    def __init__(self, ioctx):
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef size_t count = 32
+        cdef rbd_image_spec_t *specs = NULL
+        cdef rbd_image_spec_t *grown
+        cdef int ret
+        try:
+            while True:
+                grown = <rbd_image_spec_t *>realloc(specs, count * sizeof(rbd_image_spec_t))
+                if grown == NULL:
+                    raise MemoryError("cannot list %d images" % count)
+                specs = grown
+                with nogil:
+                    ret = rbd_list2(io, specs, &count)
+                if ret != -C_ERANGE:
+                    break
+            if ret < 0:
+                raise make_ex(ret, "error listing images")
+            self.entries = [{"id": decode_c(specs[i].id), "name": decode_c(specs[i].name)} for i in range(count)]
+            rbd_image_spec_list_cleanup(specs, count)
+        finally:
+            free(specs)
+
+    def __iter__(self):
+        return iter(self.entries)

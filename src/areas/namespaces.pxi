@@ -1,0 +1,4 @@
+# Namespaces: create, remove, exists, list.
+
+class _RBDNamespaces:
+    pass

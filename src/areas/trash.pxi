@@ -1,0 +1,4 @@
+# Trash: move, get, list (TrashIterator), remove, purge, restore.
+
+class _RBDTrash:
+    pass

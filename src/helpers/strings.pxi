@@ -1,0 +1,44 @@
+# Strings: how Python names become C strings and back.
+#
+# Upstream's rules, kept because callers depend on them: bytes pass through, str is UTF-8 encoded, anything else
+# is an InvalidArgument (not a TypeError). We also refuse embedded NUL bytes, which C would silently truncate.
+
+def cstr(val, name, encoding="utf-8", opt=False):
+    """Return `val` as bytes for librbd: bytes unchanged, str encoded; None only when `opt` is true."""
+    if isinstance(val, bytes):
+        encoded = val
+    elif isinstance(val, str):
+        encoded = val.encode(encoding)
+    elif opt and val is None:
+        return None
+    else:
+        raise InvalidArgument('%s must be a string' % name)
+    if b"\0" in encoded:
+        raise InvalidArgument('%s must not contain NUL characters: %r' % (name, val))
+    return encoded
+
+
+def decode_cstr(val, encoding="utf-8"):
+    """Decode bytes from librbd (strict UTF-8); None stays None."""
+    if val is None:
+        return None
+    return val.decode(encoding)
+
+
+cdef inline const char *opt_str(bytes value):
+    """The C string of an optional encoded value: NULL for None."""
+    return NULL if value is None else <const char *>value
+
+
+cdef inline str decode_c(const char *value):
+    """A str from a C string owned by librbd; None for NULL (upstream would crash)."""
+    if value == NULL:
+        return None
+    return value[:strlen(value)].decode("utf-8")
+
+
+cdef list split_nul_separated(const char *buf, size_t size):
+    """Split librbd's "a\\0b\\0c\\0" lists into ['a', 'b', 'c'] (empty entries dropped)."""
+    if size == 0:
+        return []
+    return [item.decode("utf-8") for item in buf[:size].split(b"\0") if item]
