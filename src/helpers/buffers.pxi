@@ -54,6 +54,7 @@ cdef bytes fill_key_growing(fill_key_fn key_fn, fill_fn fn, void *handle, const 
             if grown == NULL:
                 raise MemoryError("cannot allocate %d bytes" % size)
             buf = grown
+            memset(buf, 0, size)  # some calls (rbd_list) do not report the length they filled
             with nogil:
                 if key_fn != NULL:
                     ret[0] = key_fn(handle, key, buf, &size)
