@@ -214,7 +214,7 @@ def test_stat(image):
     assert info["num_objs"] == 8 * MiB // info["obj_size"]
     assert info["block_name_prefix"] == image.block_name_prefix()
     assert info["block_name_prefix"].startswith("rbd_data.")
-    assert info["parent_pool"] == -1
+    assert info["parent_pool"] == 2**64 - 1  # upstream's unsigned "no parent"
     assert info["parent_name"] == b""
 
 

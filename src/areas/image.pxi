@@ -28,7 +28,8 @@ cdef class _ImageBase:
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         if (name is None) == (image_id is None):
-            raise InvalidArgument("either image name or image id must be specified, not both or neither")
+            raise InvalidArgument("image name or image id was not specified" if name is None else
+                                  "both image name and image id were specified")
         self.ioctx = ioctx
         self.name = cstr(name, "name", opt=True)
         cdef bytes id_bytes = cstr(image_id, "image_id", opt=True)
@@ -130,8 +131,11 @@ cdef class _ImageBase:
         """Change the image size to `size` bytes; shrinking needs `allow_shrink` (else InvalidArgument)."""
         cdef uint64_t new_size = size
         cdef bint shrink = allow_shrink
-        if self.size() == new_size:
+        cdef uint64_t old_size = self.size()
+        if old_size == new_size:
             return
+        if not shrink and old_size > new_size:
+            raise InvalidArgument("error allow_shrink is False but old_size > new_size")
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_resize2(image, new_size, shrink, noop_progress, NULL)
@@ -154,7 +158,8 @@ cdef class _ImageBase:
             "num_objs": info.num_objs,
             "order": info.order,
             "block_name_prefix": decode_c(info.block_name_prefix),
-            "parent_pool": info.parent_pool,
+            # Upstream declares this field unsigned, so "no parent" reads as 2**64 - 1; callers may compare.
+            "parent_pool": <uint64_t>info.parent_pool,
             # Upstream returns the raw char array here, and callers compare it with bytes.
             "parent_name": <bytes>info.parent_name,
         }
@@ -426,7 +431,7 @@ class _RBDImages:
         with nogil:
             ret = rbd_features_to_string(c_features, buf, &size)
         if ret < 0:
-            raise make_ex(ret, "error converting features %r to a string" % (features,))
+            raise make_ex(ret, "error converting features bitmask to str")
         return decode_c(buf)
 
     def features_from_string(self, str_features):
