@@ -18,6 +18,7 @@ from libc.time cimport timespec
 from posix.unistd cimport usleep
 
 from c_rbd cimport *
+cimport cython
 cimport rados
 
 # Names upstream's module exposes as a side effect of its imports; kept because callers may use them.

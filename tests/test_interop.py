@@ -1,4 +1,7 @@
 """python3-rados interop: which ioctx objects are accepted, and closed handles never reach librbd."""
+import subprocess
+import sys
+
 import pytest
 import rados
 
@@ -75,3 +78,34 @@ def test_namespaced_ioctx(cluster, pool):
 def test_loads_our_module_not_debians():
     assert not rbd.__file__.startswith("/usr/lib/python3/")
     assert rados.__file__.startswith("/usr/lib/python3/")
+
+
+SHUTDOWN_SCRIPT = r"""
+import sys, rados, rbd
+conf, pool, name = sys.argv[1:4]
+cluster = rados.Rados(conffile=conf)
+cluster.connect()
+ioctx = cluster.open_ioctx(pool)
+rbd.RBD().create(ioctx, name, 1 << 20)
+kept, dropped = rbd.Image(ioctx, name), rbd.Image(ioctx, name, read_only=True)
+kept.write(b"x", 0)
+cluster.shutdown()
+try:
+    kept.read(0, 1)
+except rbd.ConnectionShutdown as exc:
+    assert exc.errno == 108, exc
+    print("raised", type(exc).__name__)
+kept.close()   # must not hang: librbd's handle is unusable, so it is left alone
+del dropped    # collected with the cluster gone: must not hang or crash either
+print("done")
+"""
+
+
+def test_image_after_cluster_shutdown(ceph_conf, pool, ioctx):
+    """Shutting the Rados down under open images: calls raise ConnectionShutdown, close/GC neither hang nor crash."""
+    name = unique_name()
+    result = subprocess.run([sys.executable, "-c", SHUTDOWN_SCRIPT, ceph_conf, pool, name], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["raised", "ConnectionShutdown", "done"]
+    # The dead client's watch lingers for the OSD's watch timeout (30 s): the pool's deletion cleans up instead.

@@ -6,10 +6,12 @@
 # another thread waits for calls already inside librbd instead of freeing the handle under them.
 
 
+@cython.no_gc_clear  # __dealloc__ needs `cluster` to decide whether rbd_close is still safe
 cdef class _ImageBase:
     cdef rbd_image_t image
     cdef bint closed
     cdef object ioctx
+    cdef rados.Rados cluster
     cdef object name
     cdef int in_flight
     cdef object _open_completion
@@ -31,6 +33,7 @@ cdef class _ImageBase:
             raise InvalidArgument("image name or image id was not specified" if name is None else
                                   "both image name and image id were specified")
         self.ioctx = ioctx
+        self.cluster = cluster_of(ioctx)
         self.name = cstr(name, "name", opt=True)
         cdef bytes id_bytes = cstr(image_id, "image_id", opt=True)
         cdef bytes snap_bytes = cstr(snapshot, "snapshot", opt=True)
@@ -65,15 +68,18 @@ cdef class _ImageBase:
 
     def __dealloc__(self):
         # No Python calls here: the object is half torn down. In-flight calls hold a reference, so none remain.
-        if not self.closed and self.image != NULL:
+        if not self.closed and self.image != NULL and cluster_connected(self.cluster):
             with nogil:
                 rbd_close(self.image)
-            self.closed = True
+        self.closed = True
 
     cdef rbd_image_t _begin_call(self) except NULL:
         """The handle for one librbd call; raises if the image is closed. Pair with `_end_call()`."""
         if self.closed:
             raise InvalidArgument("image is closed")
+        if not cluster_connected(self.cluster):
+            raise ConnectionShutdown("the rados.Rados of image %s was shut down" % (self.name,),
+                                     errno=C_ESHUTDOWN)
         self.in_flight += 1
         return self.image
 
@@ -109,9 +115,11 @@ cdef class _ImageBase:
             return
         self.closed = True
         self._wait_for_calls_in_flight()
-        cdef int ret
-        with nogil:
-            ret = rbd_close(self.image)
+        cdef int ret = 0
+        if cluster_connected(self.cluster):
+            with nogil:
+                ret = rbd_close(self.image)
+        # else: the cluster handle was shut down under the image; rbd_close would hang, so the handle is leaked.
         self.image = NULL
         if ret < 0:
             raise make_ex(ret, "error while closing image %s" % (self.name,))

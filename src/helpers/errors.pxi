@@ -104,3 +104,4 @@ cdef extern from "<errno.h>":
         C_EEXIST "EEXIST"
         C_EBUSY "EBUSY"
         C_ENOTSUP "ENOTSUP"
+        C_ESHUTDOWN "ESHUTDOWN"

@@ -43,3 +43,17 @@ cdef rados_t rados_handle(object cluster) except NULL:
     if typed.state != "connected" or typed.cluster == NULL:
         raise InvalidArgument("the rados cluster handle is not connected (state %r)" % (typed.state,))
     return typed.cluster
+
+
+cdef rados.Rados cluster_of(object ioctx):
+    """The `Rados` an (already checked) Ioctx belongs to, so that users of the ioctx can watch for shutdown."""
+    cdef object cluster = (<rados.Ioctx>ioctx).rados
+    if not isinstance(cluster, rados.Rados):
+        raise ImportError("rados.Ioctx has an unexpected memory layout; this rbd build does not match "
+                          "the installed python3-rados")
+    return <rados.Rados>cluster
+
+
+cdef inline bint cluster_connected(rados.Rados cluster) noexcept:
+    """False once the cluster handle is shut down (or gone at interpreter exit): librbd must not be called."""
+    return cluster is not None and cluster.state == "connected"
