@@ -9,7 +9,7 @@ import pytest
 
 import rbd
 
-SURFACE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "api", "rbd-16.2.15-surface.json")
+SURFACE = os.path.join(os.path.dirname(__file__), "data", "upstream-surface-16.2.15.json")
 
 PREFIXES = {
     "PermissionError": "RBD permission error",

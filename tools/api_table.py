@@ -22,7 +22,7 @@ from check_pxd_coverage import DEFAULT_HEADER, header_functions, pxd_functions  
 
 AREAS = os.path.join(REPO, "src", "areas")
 TABLE = os.path.join(REPO, "docs", "api-table.md")
-SURFACE = os.path.join(REPO, "..", "shared", "api", "rbd-16.2.15-surface.json")
+SURFACE = os.path.join(REPO, "tests", "data", "upstream-surface-16.2.15.json")
 CLASS_RE = re.compile(r"^(?:cdef )?class (\w+)")
 DEF_RE = re.compile(r"^    (?:async )?def (\w+)\(")
 CALL_RE = re.compile(r"\b(rbd_\w+)\b")
