@@ -29,7 +29,8 @@ def probe(header, library):
         c_file = os.path.join(tmp, "probe.c")
         with open(c_file, "w") as f:
             f.write(source)
-        cmd = [compiler(), "-D_FILE_OFFSET_BITS=64", c_file, "-o", os.path.join(tmp, "probe"), f"-l{library}"]
+        cmd = compiler().split() + ["-D_FILE_OFFSET_BITS=64", c_file, "-o", os.path.join(tmp, "probe"),
+                                    f"-l{library}"]
         try:
             result = subprocess.run(cmd, capture_output=True, text=True)
         except FileNotFoundError:
