@@ -294,9 +294,15 @@ cdef class Completion:
             return image
         return None
 
+    cdef int _check_submitted(self) except -1:
+        if not self.submitted:
+            raise InvalidArgument("this completion was never submitted")
+        return 0
+
     def is_complete(self):
         """True once librbd finished the operation (its callback may still be pending)."""
         cdef int ret
+        self._check_submitted()
         with nogil:
             ret = rbd_aio_is_complete(self.rbd_comp)
         return ret == 1
@@ -309,8 +315,7 @@ cdef class Completion:
         """
         cdef int ret
         cdef aio_node *node = self.node
-        if not self.submitted:
-            raise InvalidArgument("this completion was never submitted")
+        self._check_submitted()
         with nogil:
             ret = rbd_aio_wait_for_complete(self.rbd_comp)
         if not node.done and _threading.current_thread() is not _dispatcher_thread:
@@ -328,6 +333,7 @@ cdef class Completion:
     def get_return_value(self):
         """The operation's result: bytes read, 0, or a negative errno."""
         cdef ssize_t ret
+        self._check_submitted()
         with nogil:
             ret = rbd_aio_get_return_value(self.rbd_comp)
         return ret
