@@ -449,3 +449,31 @@ def test_random_mixed_ops_data(image):
         # Overlapping writes: wait for each before the next to keep a defined order.
         comps[-1].wait_for_complete_and_cb()
     assert image.read(0, MiB) == bytes(shadow)
+
+
+EXIT_SCRIPT = r"""
+import os, sys, rados, rbd
+cluster = rados.Rados(conffile=os.environ["CEPH_CONF"])
+cluster.connect()
+ioctx = cluster.open_ioctx(sys.argv[1])
+image = rbd.Image(ioctx, sys.argv[2])
+for i in range(500):
+    image.aio_write(b"e" * 4096, (i % 64) * 4096, lambda c: None)
+    image.aio_read(0, 4096, None)
+keep = image.aio_read(0, 4096, lambda c, d: None)
+rbd.RBD().aio_open_image(lambda c, img: None, ioctx, sys.argv[2], read_only=True)
+print("submitted", flush=True)
+# Exit with everything in flight, the image and the completions still referenced by module globals.
+"""
+
+
+def test_interpreter_exit_with_aio_in_flight(pool, ioctx):
+    import subprocess
+    # Not removed afterwards: the dead client's watch would stall removal for 30 s; the pool goes with the module.
+    image_name = unique_name("exit")
+    rbd.RBD().create(ioctx, image_name, MiB)
+    for _ in range(3):
+        result = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, pool, image_name], capture_output=True,
+                                text=True, timeout=60, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "submitted"
