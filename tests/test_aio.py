@@ -477,3 +477,29 @@ def test_interpreter_exit_with_aio_in_flight(pool, ioctx):
                                 text=True, timeout=60, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "submitted"
+
+
+def test_aio_open_image_without_callback(ioctx, image_name):
+    comp = rbd.RBD().aio_open_image(None, ioctx, image_name, read_only=True)
+    assert isinstance(comp, rbd.Completion)
+    comp.wait_for_complete_and_cb()
+    assert comp.get_return_value() == 0
+
+
+def test_close_races_with_submitting_thread(ioctx, image_name):
+    image = rbd.Image(ioctx, image_name)
+    outcome = []
+
+    def submitter():
+        try:
+            while True:
+                image.aio_write(b"c" * 4096, 0, None)
+        except rbd.InvalidArgument as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=submitter)
+    thread.start()
+    time.sleep(0.05)
+    run_with_timeout(image.close)
+    thread.join(30)
+    assert outcome and "closed" in outcome[0]

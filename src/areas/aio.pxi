@@ -356,11 +356,22 @@ cdef class _ImageAio(_ImageMigration):
         return 0
 
     def close(self):
-        """Release the image after its aio operations and the calls running in other threads finished."""
+        """Release the image once its aio operations and the calls running in other threads finished.
+
+        Closing twice does nothing. Operations submitted from now on raise InvalidArgument("image is closed").
+        """
         if self.closed:
             return
+        self.closed = True
+        self._wait_for_calls_in_flight()   # includes aio submissions still inside their librbd call
         self._wait_for_aio()
-        _ImageMigration.close(self)
+        cdef rbd_image_t image = self.image
+        cdef int ret
+        with nogil:
+            ret = rbd_close(image)
+        self.image = NULL
+        if ret < 0:
+            raise make_ex(ret, "error while closing image %s" % (self.name,))
 
     def _open_async(self, oncomplete, ioctx, id_bytes, snap_bytes, read_only):
         """Used by RBD.aio_open_image: start opening this (closed) image; the Completion is `_open_completion`."""
@@ -603,10 +614,15 @@ class _RBDAio:
 
         Returns the Completion. Until the open completes the image counts as closed.
         """
-        image = Image(ioctx, name, snapshot, read_only, image_id, oncomplete)
+        callback = _ignore_open if oncomplete is None else oncomplete
+        image = Image(ioctx, name, snapshot, read_only, image_id, callback)
         comp = image._open_completion
         image._open_completion = None
         return comp
+
+
+def _ignore_open(comp, image):
+    pass
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -635,8 +651,11 @@ cdef class _AsyncOp:
     def __dealloc__(self):
         if self.has_view:
             PyBuffer_Release(&self.view)
-        if self.comp != NULL:
-            rbd_aio_release(self.comp)
+        cdef rbd_completion_t comp = self.comp
+        if comp != NULL:
+            self.comp = NULL
+            with nogil:
+                rbd_aio_release(comp)
 
 
 cdef class AsyncImage:
