@@ -1,8 +1,939 @@
-# Asynchronous I/O: Completion, Image.aio_* and RBD.aio_open_image.
+# Asynchronous I/O: Completion, Image.aio_*, RBD.aio_open_image, and the asyncio layer (AsyncImage).
+#
+# Callbacks. librbd calls completion callbacks on its own threads. Running Python there (as upstream does) means
+# taking the GIL on a librbd thread, and a Python callback that then calls a blocking librbd function (close(),
+# a sync read on the same image, ...) can deadlock librbd's completion processing. Here the C callback never
+# touches Python: it only pushes the completion's node onto a C queue (pthread mutex + condvar). One Python daemon
+# thread, the dispatcher, drains that queue in batches, runs the Python callbacks holding the GIL, drops the
+# references and only then marks each completion "callback done" (with the GIL still held, so nobody can observe
+# the references it held). `wait_for_complete_and_cb()` waits, without the GIL, for that mark.
+#
+# Lifetimes. Every Completion holds one extra reference from submission until the dispatcher ran its callback
+# (whether or not an oncomplete was given, and whether or not the caller keeps the Completion). The Completion
+# owns the read buffer and the Py_buffer of the written data until then, and keeps the Image alive. Each image
+# counts its aio operations still inside librbd (an atomic counter decremented by the C callback, not by the
+# dispatcher, so that a callback may close the image without waiting for itself); `close()` waits for it.
+#
+# asyncio. `AsyncImage` owns its own rbd_image_t with librbd's event notification enabled (an eventfd watched by
+# the running loop's add_reader); completions are created without a C callback and harvested on the loop thread
+# with rbd_poll_io_events, so no librbd thread ever needs the GIL for them.
+
+from posix.types cimport pid_t
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+import threading as _threading
+import asyncio as _asyncio
+
+cdef extern from "<pthread.h>" nogil:
+    ctypedef struct pthread_mutex_t:
+        pass
+    ctypedef struct pthread_cond_t:
+        pass
+    int pthread_mutex_init(pthread_mutex_t *, void *)
+    int pthread_mutex_lock(pthread_mutex_t *)
+    int pthread_mutex_unlock(pthread_mutex_t *)
+    int pthread_cond_init(pthread_cond_t *, void *)
+    int pthread_cond_wait(pthread_cond_t *, pthread_mutex_t *)
+    int pthread_cond_broadcast(pthread_cond_t *)
+    int pthread_cond_signal(pthread_cond_t *)
+
+cdef extern from "<unistd.h>" nogil:
+    pid_t getpid()
+    ssize_t c_read "read"(int fd, void *buf, size_t count)
+    int c_close "close"(int fd)
+
+cdef extern from "<sys/eventfd.h>" nogil:
+    int eventfd(unsigned int initval, int flags)
+    enum:
+        EFD_NONBLOCK
+        EFD_CLOEXEC
+
+cdef extern from *:
+    """
+    static inline void rbd_py_atomic_add(int *counter, int delta) {
+        __atomic_add_fetch(counter, delta, __ATOMIC_SEQ_CST);
+    }
+    static inline int rbd_py_atomic_load(int *counter) {
+        return __atomic_load_n(counter, __ATOMIC_SEQ_CST);
+    }
+    """
+    void atomic_add "rbd_py_atomic_add"(int *counter, int delta) nogil
+    int atomic_load "rbd_py_atomic_load"(int *counter) nogil
+
+
+# What a completion's callback receives besides the Completion.
+cdef enum CompletionKind:
+    KIND_PLAIN = 0           # oncomplete(comp)
+    KIND_READ = 1            # oncomplete(comp, data or None)
+    KIND_SNAP_ID = 2         # oncomplete(comp, snap_id or None)
+    KIND_MIRROR_INFO = 3     # oncomplete(comp, info dict or None)
+    KIND_MIRROR_MODE = 4     # oncomplete(comp, mode or None)
+    KIND_OPEN = 5            # oncomplete(comp, image)
+
+
+# The C side of a Completion: what the librbd thread and the dispatcher share without the GIL.
+cdef struct aio_node:
+    PyObject *owner          # the Completion (kept alive by its submission reference until dispatched)
+    aio_node *next
+    int *image_counter       # the image's aio counter, decremented when librbd completes (NULL: none)
+    int done                 # set by the dispatcher once the Python callback ran and references were dropped
+    uint64_t snap_id
+    rbd_mirror_image_mode_t mirror_mode
+    rbd_mirror_image_info_t mirror_info
+
+
+cdef pthread_mutex_t _queue_lock
+cdef pthread_cond_t _queue_cond     # signalled when the queue becomes non-empty
+cdef pthread_cond_t _done_cond      # broadcast after each dispatched batch
+cdef aio_node *_queue_head = NULL
+cdef aio_node *_queue_tail = NULL
+pthread_mutex_init(&_queue_lock, NULL)
+pthread_cond_init(&_queue_cond, NULL)
+pthread_cond_init(&_done_cond, NULL)
+cdef pid_t _dispatcher_pid = 0
+_dispatcher_thread = None
+
+
+cdef void _aio_complete_cb(rbd_completion_t comp, void *arg) noexcept nogil:
+    """librbd's completion callback (any librbd thread, no GIL): queue the node for the dispatcher."""
+    global _queue_head, _queue_tail
+    cdef aio_node *node = <aio_node *>arg
+    if node.image_counter != NULL:
+        atomic_add(node.image_counter, -1)
+    node.next = NULL
+    pthread_mutex_lock(&_queue_lock)
+    if _queue_tail == NULL:
+        _queue_head = node
+        pthread_cond_signal(&_queue_cond)
+    else:
+        _queue_tail.next = node
+    _queue_tail = node
+    pthread_mutex_unlock(&_queue_lock)
+
+
+cdef int _ensure_dispatcher() except -1:
+    """Start the dispatcher thread the first time (and again in a forked child, where it does not exist)."""
+    global _dispatcher_pid, _dispatcher_thread, _queue_head, _queue_tail
+    cdef pid_t pid = getpid()
+    if _dispatcher_pid == pid:
+        return 0
+    if _dispatcher_pid != 0:
+        # A forked child: the parent's queue and locks are meaningless here.
+        pthread_mutex_init(&_queue_lock, NULL)
+        pthread_cond_init(&_queue_cond, NULL)
+        pthread_cond_init(&_done_cond, NULL)
+        _queue_head = _queue_tail = NULL
+    thread = _threading.Thread(target=_dispatch_loop, name="rbd-aio-dispatcher", daemon=True)
+    thread.start()
+    _dispatcher_thread = thread
+    _dispatcher_pid = pid
+    return 0
+
+
+def _dispatch_loop():
+    """The dispatcher thread: run the Python side of completed operations, a batch at a time, forever."""
+    global _queue_head, _queue_tail
+    cdef aio_node *batch
+    cdef aio_node *node
+    cdef aio_node *next_node
+    while True:
+        with nogil:
+            pthread_mutex_lock(&_queue_lock)
+            while _queue_head == NULL:
+                pthread_cond_wait(&_queue_cond, &_queue_lock)
+            batch = _queue_head
+            _queue_head = _queue_tail = NULL
+            pthread_mutex_unlock(&_queue_lock)
+        node = batch
+        while node != NULL:
+            next_node = node.next   # the node may be freed by _dispatch_one
+            _dispatch_one(node)
+            node = next_node
+        with nogil:
+            pthread_mutex_lock(&_queue_lock)
+            pthread_cond_broadcast(&_done_cond)
+            pthread_mutex_unlock(&_queue_lock)
+
+
+cdef void _dispatch_one(aio_node *node) noexcept:
+    cdef Completion comp = <Completion>node.owner   # a new reference, besides the submission reference
+    comp._run_callback()
+    # Drop every reference the dispatcher holds before marking the node done: the GIL stays held from here on,
+    # so a waiter only sees the completion once these references are gone.
+    Py_DECREF(comp)             # the submission reference
+    pthread_mutex_lock(&_queue_lock)
+    node.done = 1
+    pthread_mutex_unlock(&_queue_lock)
+    comp = None                 # may free the Completion and its node
+
+
+cdef class Completion:
+    """The handle of one asynchronous operation; passed to its `oncomplete` callback.
+
+    Created by the `aio_*` methods, not by users. It stays alive until librbd finished the operation and the
+    callback ran, whether or not the caller keeps a reference to it.
+    """
+    cdef rbd_completion_t rbd_comp
+    cdef aio_node *node
+    cdef object image
+    cdef object oncomplete
+    cdef int kind
+    cdef object buf             # aio_read's output bytes
+    cdef Py_buffer view         # aio_write's data, held until completion
+    cdef bint has_view
+    cdef object exc_info
+    cdef bint submitted
+
+    def __cinit__(self):
+        self.rbd_comp = NULL
+        self.has_view = False
+        self.submitted = False
+        self.node = <aio_node *>malloc(sizeof(aio_node))
+        if self.node == NULL:
+            raise MemoryError("cannot allocate a completion")
+        memset(self.node, 0, sizeof(aio_node))
+        self.node.owner = <PyObject *>self
+
+    def __dealloc__(self):
+        if self.has_view:
+            PyBuffer_Release(&self.view)
+            self.has_view = False
+        if self.rbd_comp != NULL:
+            with nogil:
+                rbd_aio_release(self.rbd_comp)
+            self.rbd_comp = NULL
+        free(self.node)
+        self.node = NULL
+
+    def __repr__(self):
+        return "<rbd.Completion %s>" % ("complete" if self.node.done else "pending")
+
+    cdef int _setup(self, object image, object oncomplete, int kind, int *counter) except -1:
+        """Create the librbd completion; then call `_submitted(ret)` right after the librbd call."""
+        self.image = image
+        self.oncomplete = oncomplete
+        self.kind = kind
+        self.node.image_counter = counter
+        cdef int ret = rbd_aio_create_completion(<void *>self.node, _aio_complete_cb, &self.rbd_comp)
+        if ret < 0:
+            self.rbd_comp = NULL
+            raise make_ex(ret, "error creating an aio completion")
+        _ensure_dispatcher()
+        # The submission reference: released by the dispatcher after the callback, or now if submission fails.
+        Py_INCREF(self)
+        if counter != NULL:
+            atomic_add(counter, 1)
+        return 0
+
+    cdef int _submitted(self, int ret) except -1:
+        """Account for the librbd submission call's return code (`_setup` must have succeeded)."""
+        if ret < 0:
+            if self.node.image_counter != NULL:
+                atomic_add(self.node.image_counter, -1)
+            self._release_resources()
+            Py_DECREF(self)
+            return 0
+        self.submitted = True
+        return 0
+
+    cdef void _release_resources(self) noexcept:
+        if self.has_view:
+            PyBuffer_Release(&self.view)
+            self.has_view = False
+        self.buf = None
+
+    cdef void _run_callback(self) noexcept:
+        """On the dispatcher thread: build the result, call oncomplete, store any exception it raised."""
+        cdef ssize_t ret = rbd_aio_get_return_value(self.rbd_comp)
+        result = None
+        try:
+            try:
+                result = self._result(ret)
+            finally:
+                self._release_resources()
+            if self.oncomplete is not None:
+                if self.kind == KIND_PLAIN:
+                    self.oncomplete(self)
+                else:
+                    self.oncomplete(self, result)
+        except BaseException:
+            self.exc_info = sys.exc_info()
+        result = None
+        self.oncomplete = None   # breaks cycles through closures that refer to the Completion
+
+    cdef object _result(self, ssize_t ret):
+        cdef _ImageBase image
+        cdef rbd_mirror_image_info_t *info
+        if self.kind == KIND_READ:
+            if ret < 0:
+                return None
+            data = self.buf
+            if <Py_ssize_t>ret != len(data):
+                data = data[:ret]   # short read at the end of the image
+            return data
+        if self.kind == KIND_SNAP_ID:
+            return self.node.snap_id if ret >= 0 else None
+        if self.kind == KIND_MIRROR_MODE:
+            return int(self.node.mirror_mode) if ret >= 0 else None
+        if self.kind == KIND_MIRROR_INFO:
+            if ret < 0:
+                return None   # upstream 16.2.15 decodes garbage here
+            info = &self.node.mirror_info
+            try:
+                return {"global_id": decode_c(info.global_id), "state": int(info.state),
+                        "primary": bool(info.primary)}
+            finally:
+                rbd_mirror_image_get_info_cleanup(info)
+        if self.kind == KIND_OPEN:
+            image = <_ImageBase>self.image
+            if ret < 0:
+                image.image = NULL
+            else:
+                image.closed = False
+                if image.name is None:
+                    image.name = image.get_name()
+            return image
+        return None
+
+    cdef int _check_submitted(self) except -1:
+        if not self.submitted:
+            raise InvalidArgument("this completion was never submitted")
+        return 0
+
+    def is_complete(self):
+        """True once librbd finished the operation (its callback may still be pending)."""
+        cdef int ret
+        self._check_submitted()
+        with nogil:
+            ret = rbd_aio_is_complete(self.rbd_comp)
+        return ret == 1
+
+    def wait_for_complete_and_cb(self):
+        """Wait until the operation finished and its oncomplete callback ran; re-raise what the callback raised.
+
+        Called from inside a callback for a completion whose own callback has not run yet, it only waits for
+        librbd (the callback runs later on the same thread).
+        """
+        cdef int ret
+        cdef aio_node *node = self.node
+        self._check_submitted()
+        with nogil:
+            ret = rbd_aio_wait_for_complete(self.rbd_comp)
+        if not node.done and _threading.current_thread() is not _dispatcher_thread:
+            with nogil:
+                pthread_mutex_lock(&_queue_lock)
+                while not node.done:
+                    pthread_cond_wait(&_done_cond, &_queue_lock)
+                pthread_mutex_unlock(&_queue_lock)
+        if self.exc_info is not None:
+            exc_type, exc_value, exc_tb = self.exc_info
+            self.exc_info = None   # raised once; keeping it would keep the callback's frames (and self) alive
+            raise exc_value.with_traceback(exc_tb)
+        return ret
+
+    def get_return_value(self):
+        """The operation's result: bytes read, 0, or a negative errno."""
+        cdef ssize_t ret
+        self._check_submitted()
+        with nogil:
+            ret = rbd_aio_get_return_value(self.rbd_comp)
+        return ret
+
 
 cdef class _ImageAio(_ImageMigration):
-    pass
+    cdef int aio_in_flight     # operations inside librbd; changed atomically (also by librbd threads)
+
+    cdef Completion _new_completion(self, object oncomplete, int kind):
+        if oncomplete is not None and not callable(oncomplete):
+            raise TypeError("oncomplete must be callable or None, not %s" % type(oncomplete).__name__)
+        cdef Completion comp = Completion.__new__(Completion)
+        comp._setup(self, oncomplete, kind, &self.aio_in_flight)
+        return comp
+
+    cdef int _wait_for_aio(self) except -1:
+        while atomic_load(&self.aio_in_flight) > 0:
+            with nogil:
+                usleep(500)
+        return 0
+
+    def close(self):
+        """Release the image once its aio operations and the calls running in other threads finished.
+
+        Closing twice does nothing. Operations submitted from now on raise InvalidArgument("image is closed").
+        """
+        if self.closed:
+            return
+        self.closed = True
+        self._wait_for_calls_in_flight()   # includes aio submissions still inside their librbd call
+        self._wait_for_aio()
+        cdef rbd_image_t image = self.image
+        cdef int ret
+        with nogil:
+            ret = rbd_close(image)
+        self.image = NULL
+        if ret < 0:
+            raise make_ex(ret, "error while closing image %s" % (self.name,))
+
+    def _open_async(self, oncomplete, ioctx, id_bytes, snap_bytes, read_only):
+        """Used by RBD.aio_open_image: start opening this (closed) image; the Completion is `_open_completion`."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes name_bytes = self.name
+        cdef bytes c_id_bytes = id_bytes
+        cdef bytes c_snap_bytes = snap_bytes
+        cdef const char *c_name = opt_str(name_bytes)
+        cdef const char *c_id = opt_str(c_id_bytes)
+        cdef const char *c_snap = opt_str(c_snap_bytes)
+        cdef bint c_read_only = read_only
+        cdef Completion comp = Completion.__new__(Completion)
+        comp._setup(self, oncomplete, KIND_OPEN, NULL)
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef int ret
+        with nogil:
+            if c_id != NULL:
+                if c_read_only:
+                    ret = rbd_aio_open_by_id_read_only(io, c_id, &self.image, c_snap, c)
+                else:
+                    ret = rbd_aio_open_by_id(io, c_id, &self.image, c_snap, c)
+            elif c_read_only:
+                ret = rbd_aio_open_read_only(io, c_name, &self.image, c_snap, c)
+            else:
+                ret = rbd_aio_open(io, c_name, &self.image, c_snap, c)
+        comp._submitted(ret)
+        if ret < 0:
+            self.image = NULL
+            raise make_ex(ret, "error opening image %s at snapshot %s" % (self.name, snap_bytes))
+        self._open_completion = comp
+
+    def aio_read(self, offset, length, oncomplete, fadvise_flags=0):
+        """Read `length` bytes at `offset` asynchronously; returns the Completion.
+
+        `oncomplete(completion, data)` gets the bytes (shorter at the end of the image) or None on error
+        (`completion.get_return_value()` is then the negative errno).
+        """
+        cdef uint64_t c_offset = offset
+        cdef size_t c_length = length
+        cdef int c_flags = fadvise_flags
+        cdef bytes buf = PyBytes_FromStringAndSize(NULL, c_length)
+        cdef char *c_buf = PyBytes_AS_STRING(buf)
+        cdef Completion comp = self._new_completion(oncomplete, KIND_READ)
+        comp.buf = buf
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef int ret
+        cdef rbd_image_t image
+        try:
+            image = self._begin_call()
+        except BaseException:
+            comp._submitted(-C_EINVAL)
+            raise
+        with nogil:
+            ret = rbd_aio_read2(image, c_offset, c_length, c_buf, c, c_flags)
+        self._end_call()
+        comp._submitted(ret)
+        if ret < 0:
+            raise make_ex(ret, "error reading %s %d~%d" % (self.name, offset, length))
+        return comp
+
+    def aio_write(self, data, offset, oncomplete, fadvise_flags=0):
+        """Write `data` (any C-contiguous bytes-like object) at `offset` asynchronously; returns the Completion.
+
+        The data is not copied: the Completion holds the buffer until the write completed, so the caller may
+        drop it right away. `oncomplete(completion)`; `completion.get_return_value()` is 0 or a negative errno.
+        """
+        cdef uint64_t c_offset = offset
+        cdef int c_flags = fadvise_flags
+        cdef Completion comp = Completion.__new__(Completion)
+        get_read_only_buffer(data, &comp.view, "data")
+        comp.has_view = True
+        if oncomplete is not None and not callable(oncomplete):
+            raise TypeError("oncomplete must be callable or None, not %s" % type(oncomplete).__name__)
+        comp._setup(self, oncomplete, KIND_PLAIN, &self.aio_in_flight)
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef const char *c_buf = <const char *>comp.view.buf
+        cdef size_t c_length = <size_t>comp.view.len
+        cdef int ret
+        cdef rbd_image_t image
+        try:
+            image = self._begin_call()
+        except BaseException:
+            comp._submitted(-C_EINVAL)
+            raise
+        with nogil:
+            ret = rbd_aio_write2(image, c_offset, c_length, c_buf, c, c_flags)
+        self._end_call()
+        comp._submitted(ret)
+        if ret < 0:
+            raise make_ex(ret, "error writing %s %d~%d" % (self.name, offset, c_length))
+        return comp
+
+    def aio_discard(self, offset, length, oncomplete):
+        """Discard `length` bytes at `offset` asynchronously; `oncomplete(completion)`. Returns the Completion."""
+        cdef uint64_t c_offset = offset
+        cdef uint64_t c_length = length
+        cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef int ret
+        cdef rbd_image_t image
+        try:
+            image = self._begin_call()
+        except BaseException:
+            comp._submitted(-C_EINVAL)
+            raise
+        with nogil:
+            ret = rbd_aio_discard(image, c_offset, c_length, c)
+        self._end_call()
+        comp._submitted(ret)
+        if ret < 0:
+            raise make_ex(ret, "error discarding %s %d~%d" % (self.name, offset, length))
+        return comp
+
+    def aio_write_zeroes(self, offset, length, oncomplete, zero_flags=0):
+        """Zero `length` bytes at `offset` asynchronously; `oncomplete(completion)`. Returns the Completion."""
+        cdef uint64_t c_offset = offset
+        cdef size_t c_length = length
+        cdef int c_flags = zero_flags
+        cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef int ret
+        cdef rbd_image_t image
+        try:
+            image = self._begin_call()
+        except BaseException:
+            comp._submitted(-C_EINVAL)
+            raise
+        with nogil:
+            ret = rbd_aio_write_zeroes(image, c_offset, c_length, c, c_flags, 0)
+        self._end_call()
+        comp._submitted(ret)
+        if ret < 0:
+            raise make_ex(ret, "error zeroing %s %d~%d" % (self.name, offset, length))
+        return comp
+
+    def aio_flush(self, oncomplete):
+        """Flush asynchronously; `oncomplete(completion)` once earlier writes are persistent."""
+        cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef int ret
+        cdef rbd_image_t image
+        try:
+            image = self._begin_call()
+        except BaseException:
+            comp._submitted(-C_EINVAL)
+            raise
+        with nogil:
+            ret = rbd_aio_flush(image, c)
+        self._end_call()
+        comp._submitted(ret)
+        if ret < 0:
+            raise make_ex(ret, "error flushing image %s" % (self.name,))
+        return comp
+
+    def aio_close(self, oncomplete):
+        """Close the image asynchronously; `oncomplete(completion)`. The image counts as closed at once."""
+        if self.closed:
+            raise InvalidArgument("image is closed")
+        cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef rbd_image_t image = self.image
+        cdef int ret
+        self.closed = True
+        self._wait_for_calls_in_flight()
+        with nogil:
+            ret = rbd_aio_close(image, c)
+        comp._submitted(ret)
+        if ret < 0:
+            self.closed = False
+            raise make_ex(ret, "error closing image %s" % (self.name,))
+        return comp
+
+    def aio_mirror_image_create_snapshot(self, flags, oncomplete):
+        """Create a mirror snapshot asynchronously; `oncomplete(completion, snap_id or None on error)`."""
+        cdef uint32_t c_flags = flags
+        cdef Completion comp = self._new_completion(oncomplete, KIND_SNAP_ID)
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef uint64_t *out = &comp.node.snap_id
+        cdef int ret
+        cdef rbd_image_t image
+        try:
+            image = self._begin_call()
+        except BaseException:
+            comp._submitted(-C_EINVAL)
+            raise
+        with nogil:
+            ret = rbd_aio_mirror_image_create_snapshot(image, c_flags, out, c)
+        self._end_call()
+        comp._submitted(ret)
+        if ret < 0:
+            raise make_ex(ret, "error creating mirror snapshot for image %s" % (self.name,))
+        return comp
+
+    def aio_mirror_image_get_info(self, oncomplete):
+        """Get mirroring info asynchronously; `oncomplete(completion, {'global_id', 'state', 'primary'} or None)`."""
+        cdef Completion comp = self._new_completion(oncomplete, KIND_MIRROR_INFO)
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef rbd_mirror_image_info_t *out = &comp.node.mirror_info
+        cdef int ret
+        cdef rbd_image_t image
+        try:
+            image = self._begin_call()
+        except BaseException:
+            comp._submitted(-C_EINVAL)
+            raise
+        with nogil:
+            ret = rbd_aio_mirror_image_get_info(image, out, sizeof(rbd_mirror_image_info_t), c)
+        self._end_call()
+        comp._submitted(ret)
+        if ret < 0:
+            raise make_ex(ret, "error getting mirror info for image %s" % (self.name,))
+        return comp
+
+    def aio_mirror_image_get_mode(self, oncomplete):
+        """Get the mirror image mode asynchronously; `oncomplete(completion, mode or None on error)`."""
+        cdef Completion comp = self._new_completion(oncomplete, KIND_MIRROR_MODE)
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef rbd_mirror_image_mode_t *out = &comp.node.mirror_mode
+        cdef int ret
+        cdef rbd_image_t image
+        try:
+            image = self._begin_call()
+        except BaseException:
+            comp._submitted(-C_EINVAL)
+            raise
+        with nogil:
+            ret = rbd_aio_mirror_image_get_mode(image, out, c)
+        self._end_call()
+        comp._submitted(ret)
+        if ret < 0:
+            raise make_ex(ret, "error getting mirror mode for image %s" % (self.name,))
+        return comp
 
 
 class _RBDAio:
+    """RBD's asynchronous open."""
+
+    def aio_open_image(self, oncomplete, ioctx, name=None, snapshot=None, read_only=False, image_id=None):
+        """Open an image asynchronously; `oncomplete(completion, image)` (check `completion.get_return_value()`).
+
+        Returns the Completion. Until the open completes the image counts as closed.
+        """
+        callback = _ignore_open if oncomplete is None else oncomplete
+        image = Image(ioctx, name, snapshot, read_only, image_id, callback)
+        comp = image._open_completion
+        image._open_completion = None
+        return comp
+
+
+def _ignore_open(comp, image):
     pass
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# asyncio
+
+cdef enum AsyncKind:
+    ASYNC_PLAIN = 0
+    ASYNC_READ = 1
+    ASYNC_WRITE = 2
+
+cdef enum:
+    POLL_BATCH = 64
+
+
+cdef class _AsyncOp:
+    """One operation of an AsyncImage: owns its completion and buffers until librbd reported it done."""
+    cdef rbd_completion_t comp
+    cdef object future
+    cdef int kind
+    cdef bytes buf
+    cdef Py_buffer view
+    cdef bint has_view
+    cdef Py_ssize_t length
+    cdef object what
+
+    def __dealloc__(self):
+        if self.has_view:
+            PyBuffer_Release(&self.view)
+        cdef rbd_completion_t comp = self.comp
+        if comp != NULL:
+            self.comp = NULL
+            with nogil:
+                rbd_aio_release(comp)
+
+
+cdef class AsyncImage:
+    """An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async with await ...open(...)`.
+
+    `read`, `write`, `discard`, `write_zeroes` and `flush` return awaitables (asyncio Futures) resolved on the
+    event loop thread from librbd's event notification; no librbd thread runs Python. Cancelling an awaiting task
+    is safe: buffers stay owned until librbd finished. Use it from the loop it was opened in.
+    """
+    cdef rbd_image_t image
+    cdef int efd
+    cdef object loop
+    cdef readonly object name
+    cdef object ioctx
+    cdef int pending
+    cdef readonly bint closed   # True once close() started
+    cdef object drained
+    cdef object __weakref__
+
+    def __cinit__(self):
+        self.image = NULL
+        self.efd = -1
+        self.closed = True
+        self.pending = 0
+
+    def __dealloc__(self):
+        # Pending operations hold a reference, so none remain here.
+        if self.image != NULL:
+            with nogil:
+                rbd_close(self.image)
+            self.image = NULL
+        if self.efd >= 0:
+            c_close(self.efd)
+            self.efd = -1
+
+    def __init__(self):
+        raise TypeError("use `await AsyncImage.open(ioctx, name)`")
+
+    def __repr__(self):
+        return "rbd.AsyncImage(ioctx, %r)" % (self.name,)
+
+    @staticmethod
+    async def open(ioctx, name=None, snapshot=None, read_only=False, image_id=None):
+        """Open an image by `name` or `image_id` for asyncio (the blocking open runs in the default executor)."""
+        loop = _asyncio.get_running_loop()
+        ioctx_handle(ioctx)
+        if (name is None) == (image_id is None):
+            raise InvalidArgument("either image name or image id must be specified, not both or neither")
+        cdef AsyncImage self = AsyncImage.__new__(AsyncImage)
+        self.ioctx = ioctx
+        name_bytes = cstr(name, "name", opt=True)
+        id_bytes = cstr(image_id, "image_id", opt=True)
+        snap_bytes = cstr(snapshot, "snapshot", opt=True)
+        await loop.run_in_executor(None, self._open_blocking, name_bytes, id_bytes, snap_bytes, bool(read_only))
+        self.loop = loop
+        loop.add_reader(self.efd, self._on_event)
+        self.closed = False
+        return self
+
+    def _open_blocking(self, bytes name_bytes, bytes id_bytes, bytes snap_bytes, bint read_only):
+        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef const char *c_name = opt_str(name_bytes)
+        cdef const char *c_id = opt_str(id_bytes)
+        cdef const char *c_snap = opt_str(snap_bytes)
+        cdef rbd_image_t image = NULL
+        cdef int ret
+        with nogil:
+            if c_id != NULL:
+                if read_only:
+                    ret = rbd_open_by_id_read_only(io, c_id, &image, c_snap)
+                else:
+                    ret = rbd_open_by_id(io, c_id, &image, c_snap)
+            elif read_only:
+                ret = rbd_open_read_only(io, c_name, &image, c_snap)
+            else:
+                ret = rbd_open(io, c_name, &image, c_snap)
+        if ret < 0:
+            label = (name_bytes or b"").decode() if id_bytes is None else "with id %s" % id_bytes.decode()
+            raise make_ex(ret, "error opening image %s at snapshot %s" % (label, snap_bytes))
+        self.image = image
+        cdef int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
+        if fd < 0:
+            raise OSError("cannot create an eventfd", errno=errno.EMFILE)
+        self.efd = fd
+        with nogil:
+            ret = rbd_set_image_notification(image, fd, EVENT_TYPE_EVENTFD)
+        if ret < 0:
+            raise make_ex(ret, "error enabling event notification")
+        cdef int c_ret
+        cdef char namebuf[1024]
+        cdef size_t namelen = sizeof(namebuf)
+        with nogil:
+            c_ret = rbd_get_name(image, namebuf, &namelen)
+        self.name = decode_c(namebuf) if c_ret >= 0 else (name_bytes or b"").decode()
+
+    cdef rbd_image_t _handle(self) except NULL:
+        if self.closed:
+            raise InvalidArgument("image is closed")
+        return self.image
+
+    def _on_event(self):
+        """The loop's reader on the eventfd: harvest every completed operation."""
+        cdef uint64_t value
+        cdef rbd_completion_t comps[POLL_BATCH]
+        cdef int n, i
+        cdef ssize_t ret
+        cdef _AsyncOp op
+        with nogil:
+            c_read(self.efd, &value, sizeof(value))
+        while self.image != NULL:
+            with nogil:
+                n = rbd_poll_io_events(self.image, comps, POLL_BATCH)
+            if n <= 0:
+                break
+            for i in range(n):
+                op = <_AsyncOp>rbd_aio_get_arg(comps[i])
+                ret = rbd_aio_get_return_value(comps[i])
+                op.comp = NULL
+                rbd_aio_release(comps[i])
+                Py_DECREF(op)   # the submission reference; `op` still holds one
+                self._resolve(op, ret)
+            if n < POLL_BATCH:
+                break
+
+    cdef void _resolve(self, _AsyncOp op, ssize_t ret) noexcept:
+        try:
+            if op.has_view:
+                PyBuffer_Release(&op.view)
+                op.has_view = False
+            self.pending -= 1
+            future = op.future
+            op.future = None
+            if not future.cancelled():
+                if ret < 0:
+                    future.set_exception(make_ex(ret, "%s on image %s" % (op.what, self.name)))
+                elif op.kind == ASYNC_READ:
+                    data = op.buf
+                    future.set_result(data if <Py_ssize_t>ret == len(data) else data[:ret])
+                elif op.kind == ASYNC_WRITE:
+                    future.set_result(op.length)
+                else:
+                    future.set_result(None)
+            op.buf = None
+            if self.pending == 0 and self.drained is not None and not self.drained.done():
+                self.drained.set_result(None)
+        except BaseException as exc:
+            self.loop.call_exception_handler({"message": "rbd.AsyncImage: error resolving an operation",
+                                              "exception": exc})
+
+    cdef _AsyncOp _new_op(self, int kind, object what):
+        cdef _AsyncOp op = _AsyncOp.__new__(_AsyncOp)
+        op.kind = kind
+        op.what = what
+        op.future = self.loop.create_future()
+        cdef int ret = rbd_aio_create_completion(<void *>op, NULL, &op.comp)
+        if ret < 0:
+            op.comp = NULL
+            raise make_ex(ret, "error creating an aio completion")
+        return op
+
+    cdef object _submitted(self, _AsyncOp op, int ret):
+        if ret < 0:
+            if op.has_view:
+                PyBuffer_Release(&op.view)
+                op.has_view = False
+            raise make_ex(ret, "%s on image %s" % (op.what, self.name))
+        Py_INCREF(op)   # released when harvested
+        self.pending += 1
+        return op.future
+
+    def read(self, offset, length, fadvise_flags=0):
+        """Awaitable: `length` bytes at `offset` (fewer at the end of the image). Past the end: InvalidArgument."""
+        cdef uint64_t c_offset = offset
+        cdef size_t c_length = length
+        cdef int c_flags = fadvise_flags
+        cdef rbd_image_t image = self._handle()
+        cdef _AsyncOp op = self._new_op(ASYNC_READ, "error reading %d~%d" % (offset, length))
+        op.buf = PyBytes_FromStringAndSize(NULL, c_length)
+        cdef char *c_buf = PyBytes_AS_STRING(op.buf)
+        cdef rbd_completion_t c = op.comp
+        cdef int ret
+        with nogil:
+            ret = rbd_aio_read2(image, c_offset, c_length, c_buf, c, c_flags)
+        return self._submitted(op, ret)
+
+    def write(self, data, offset, fadvise_flags=0):
+        """Awaitable: write `data` (any C-contiguous bytes-like object, not copied) at `offset`; the byte count."""
+        cdef uint64_t c_offset = offset
+        cdef int c_flags = fadvise_flags
+        cdef rbd_image_t image = self._handle()
+        cdef _AsyncOp op = self._new_op(ASYNC_WRITE, "error writing at offset %d" % (offset,))
+        get_read_only_buffer(data, &op.view, "data")
+        op.has_view = True
+        op.length = op.view.len
+        cdef const char *c_buf = <const char *>op.view.buf
+        cdef size_t c_length = <size_t>op.view.len
+        cdef rbd_completion_t c = op.comp
+        cdef int ret
+        with nogil:
+            ret = rbd_aio_write2(image, c_offset, c_length, c_buf, c, c_flags)
+        return self._submitted(op, ret)
+
+    def discard(self, offset, length):
+        """Awaitable: discard `length` bytes at `offset`."""
+        cdef uint64_t c_offset = offset
+        cdef uint64_t c_length = length
+        cdef rbd_image_t image = self._handle()
+        cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, "error discarding %d~%d" % (offset, length))
+        cdef rbd_completion_t c = op.comp
+        cdef int ret
+        with nogil:
+            ret = rbd_aio_discard(image, c_offset, c_length, c)
+        return self._submitted(op, ret)
+
+    def write_zeroes(self, offset, length, zero_flags=0):
+        """Awaitable: zero `length` bytes at `offset`."""
+        cdef uint64_t c_offset = offset
+        cdef size_t c_length = length
+        cdef int c_flags = zero_flags
+        cdef rbd_image_t image = self._handle()
+        cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, "error zeroing %d~%d" % (offset, length))
+        cdef rbd_completion_t c = op.comp
+        cdef int ret
+        with nogil:
+            ret = rbd_aio_write_zeroes(image, c_offset, c_length, c, c_flags, 0)
+        return self._submitted(op, ret)
+
+    def flush(self):
+        """Awaitable: completes once earlier writes are persistent."""
+        cdef rbd_image_t image = self._handle()
+        cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, "error flushing")
+        cdef rbd_completion_t c = op.comp
+        cdef int ret
+        with nogil:
+            ret = rbd_aio_flush(image, c)
+        return self._submitted(op, ret)
+
+    def size(self):
+        """Awaitable: the image size in bytes."""
+        cdef uint64_t size
+        cdef int ret
+        cdef rbd_image_t image = self._handle()
+        with nogil:
+            ret = rbd_get_size(image, &size)
+        future = self.loop.create_future()
+        if ret < 0:
+            future.set_exception(make_ex(ret, "error getting size for image %s" % (self.name,)))
+        else:
+            future.set_result(size)
+        return future
+
+    async def close(self):
+        """Wait for the operations in flight (also those whose task was cancelled), then close the image."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.pending > 0:
+            self.drained = self.loop.create_future()
+            await _asyncio.shield(self.drained)
+        self.loop.remove_reader(self.efd)
+        await self.loop.run_in_executor(None, self._close_blocking)
+
+    def _close_blocking(self):
+        cdef rbd_image_t image = self.image
+        cdef int ret = 0
+        self.image = NULL
+        if image != NULL:
+            with nogil:
+                ret = rbd_close(image)
+        if self.efd >= 0:
+            c_close(self.efd)
+            self.efd = -1
+        if ret < 0:
+            raise make_ex(ret, "error while closing image %s" % (self.name,))
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb):
+        await self.close()
+        return False
