@@ -1,8 +1,302 @@
-# Groups: RBD.group_*, the Group class with its iterators, and Image.group().
+# Groups: consistent snapshots of several images. RBD creates, removes, renames and lists groups; `Group` adds and
+# removes images and takes, renames, lists and rolls back group snapshots; `Image.group()` says which group an
+# image belongs to.
+#
+# Group calls report a missing or existing group as ObjectNotFound / ObjectExists (`group_errno_to_exception`),
+# except `RBD.group_rename`, which uses the image map as upstream does. Unlike upstream, `Group` and its iterators
+# keep the Ioctx object alive and check it on every call (a closed Ioctx raises InvalidArgument).
+
 
 cdef class _ImageGroups(_ImageMirroring):
-    pass
+
+    def group(self):
+        """The group the image belongs to: {'pool': pool id, 'name': group name}; {'pool': -1, 'name': ''} if
+        none."""
+        cdef rbd_group_info_t info
+        cdef int ret
+        memset(&info, 0, sizeof(info))
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_group(image, &info, sizeof(info))
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting group for image %s" % (self.name,))
+        try:
+            return {"pool": info.pool, "name": decode_c(info.name)}
+        finally:
+            rbd_group_info_cleanup(&info, sizeof(info))
 
 
 class _RBDGroups:
-    pass
+    """RBD methods that create, remove, rename and list groups."""
+
+    def group_create(self, ioctx, name):
+        """Create group `name` in the pool (and namespace) of `ioctx`; ObjectExists if it exists."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes name_bytes = cstr(name, "name")
+        cdef const char *c_name = name_bytes
+        cdef int ret
+        with nogil:
+            ret = rbd_group_create(io, c_name)
+        if ret < 0:
+            raise make_ex(ret, "error creating group %s" % (name,), group_errno_to_exception)
+
+    def group_remove(self, ioctx, name):
+        """Remove group `name` with its group snapshots; its images stay (no error if it does not exist)."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes name_bytes = cstr(name, "name")
+        cdef const char *c_name = name_bytes
+        cdef int ret
+        with nogil:
+            ret = rbd_group_remove(io, c_name)
+        if ret < 0:
+            raise make_ex(ret, "error removing group %s" % (name,), group_errno_to_exception)
+
+    def group_list(self, ioctx):
+        """The names (str) of the groups in the pool (and namespace) of `ioctx`."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef int ret
+        filled = fill_growing(<fill_fn>rbd_group_list, io, 256, &ret)
+        if ret < 0:
+            raise make_ex(ret, "error listing groups", group_errno_to_exception)
+        return split_nul_separated(filled, len(filled))
+
+    def group_rename(self, ioctx, src, dest):
+        """Rename group `src` to `dest`. As upstream, errors use the image classes (ImageNotFound,
+        ImageExists)."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes src_bytes = cstr(src, "src")
+        cdef bytes dest_bytes = cstr(dest, "dest")
+        cdef const char *c_src = src_bytes
+        cdef const char *c_dest = dest_bytes
+        cdef int ret
+        with nogil:
+            ret = rbd_group_rename(io, c_src, c_dest)
+        if ret < 0:
+            raise make_ex(ret, "error renaming group %s to %s" % (src, dest))
+
+
+cdef class Group:
+    """Group(ioctx, name)
+
+    A group of images in the pool (and namespace) of `ioctx`. Creating the object does not check that the group
+    exists; the calls do (ObjectNotFound). It keeps `ioctx` alive. Usable as a context manager (nothing to close).
+    """
+    cdef object ioctx
+    cdef bytes name
+
+    def __init__(self, ioctx, name):
+        ioctx_handle(ioctx)
+        self.name = cstr(name, "name")
+        self.ioctx = ioctx
+
+    def __enter__(self):
+        """The group itself."""
+        return self
+
+    def __exit__(self, type_, value, traceback):
+        """Nothing to release; exceptions propagate."""
+        return False
+
+    def __repr__(self):
+        return "rbd.Group(ioctx, %r)" % (self.name,)
+
+    def add_image(self, image_ioctx, image_name):
+        """Add image `image_name` of the pool of `image_ioctx` to the group."""
+        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef rados_ioctx_t image_io = ioctx_handle(image_ioctx)
+        cdef bytes image_bytes = cstr(image_name, "image_name")
+        cdef const char *c_group = self.name
+        cdef const char *c_image = image_bytes
+        cdef int ret
+        with nogil:
+            ret = rbd_group_image_add(io, c_group, image_io, c_image)
+        if ret < 0:
+            raise make_ex(ret, "error adding image %s to group %s" % (image_name, self.name),
+                          group_errno_to_exception)
+
+    def remove_image(self, image_ioctx, image_name):
+        """Remove image `image_name` of the pool of `image_ioctx` from the group."""
+        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef rados_ioctx_t image_io = ioctx_handle(image_ioctx)
+        cdef bytes image_bytes = cstr(image_name, "image_name")
+        cdef const char *c_group = self.name
+        cdef const char *c_image = image_bytes
+        cdef int ret
+        with nogil:
+            ret = rbd_group_image_remove(io, c_group, image_io, c_image)
+        if ret < 0:
+            raise make_ex(ret, "error removing image %s from group %s" % (image_name, self.name),
+                          group_errno_to_exception)
+
+    def list_images(self):
+        """A GroupImageIterator of {'name', 'pool', 'state'} dicts, one per image of the group."""
+        return GroupImageIterator(self)
+
+    def create_snap(self, snap_name, flags=0):
+        """Take a consistent snapshot `snap_name` of every image of the group.
+
+        `flags`: RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR.
+        """
+        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef bytes snap_bytes = cstr(snap_name, "snap_name")
+        cdef const char *c_group = self.name
+        cdef const char *c_snap = snap_bytes
+        cdef uint32_t c_flags = flags
+        cdef int ret
+        with nogil:
+            ret = rbd_group_snap_create2(io, c_group, c_snap, c_flags)
+        if ret < 0:
+            raise make_ex(ret, "error creating snapshot %s of group %s" % (snap_name, self.name),
+                          group_errno_to_exception)
+
+    def remove_snap(self, snap_name):
+        """Remove group snapshot `snap_name` (and the image snapshots it made)."""
+        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef bytes snap_bytes = cstr(snap_name, "snap_name")
+        cdef const char *c_group = self.name
+        cdef const char *c_snap = snap_bytes
+        cdef int ret
+        with nogil:
+            ret = rbd_group_snap_remove(io, c_group, c_snap)
+        if ret < 0:
+            raise make_ex(ret, "error removing snapshot %s of group %s" % (snap_name, self.name),
+                          group_errno_to_exception)
+
+    def rename_snap(self, old_snap_name, new_snap_name):
+        """Rename group snapshot `old_snap_name` to `new_snap_name`."""
+        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef bytes old_bytes = cstr(old_snap_name, "old_snap_name")
+        cdef bytes new_bytes = cstr(new_snap_name, "new_snap_name")
+        cdef const char *c_group = self.name
+        cdef const char *c_old = old_bytes
+        cdef const char *c_new = new_bytes
+        cdef int ret
+        with nogil:
+            ret = rbd_group_snap_rename(io, c_group, c_old, c_new)
+        if ret < 0:
+            raise make_ex(ret, "error renaming snapshot %s of group %s to %s"
+                          % (old_snap_name, self.name, new_snap_name), group_errno_to_exception)
+
+    def list_snaps(self):
+        """A GroupSnapIterator of {'name', 'state'} dicts, one per group snapshot."""
+        return GroupSnapIterator(self)
+
+    def rollback_to_snap(self, name, on_progress=None):
+        """Roll every image of the group back to group snapshot `name`.
+
+        `on_progress(offset, total)` (an addition to upstream's signature) is called as images are rolled back;
+        a true return value or an exception cancels the rollback.
+        """
+        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef bytes snap_bytes = cstr(name, "name")
+        cdef const char *c_group = self.name
+        cdef const char *c_snap = snap_bytes
+        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef librbd_progress_fn_t fn = progress.c_function()
+        cdef void *arg = progress.c_arg()
+        cdef int ret
+        with nogil:
+            ret = rbd_group_snap_rollback_with_progress(io, c_group, c_snap, fn, arg)
+        progress.raise_pending()
+        if ret < 0:
+            raise make_ex(ret, "error rolling back group %s to snapshot %s" % (self.name, name),
+                          group_errno_to_exception)
+
+
+cdef class GroupImageIterator:
+    """GroupImageIterator(group)
+
+    Iterates over {'name', 'pool', 'state'} dicts, one per image of `group` (state: RBD_GROUP_IMAGE_STATE_*);
+    the list is fetched when the iterator is created.
+    """
+    cdef Group group
+    cdef list entries
+
+    def __init__(self, Group group):
+        cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
+        self.group = group
+        cdef const char *c_group = group.name
+        cdef size_t capacity = 32
+        cdef size_t count
+        cdef rbd_group_image_info_t *images = NULL
+        cdef rbd_group_image_info_t *grown
+        cdef int ret
+        try:
+            while True:
+                grown = <rbd_group_image_info_t *>realloc(images, capacity * sizeof(rbd_group_image_info_t))
+                if grown == NULL:
+                    raise MemoryError("cannot list %d group images" % capacity)
+                images = grown
+                count = capacity
+                with nogil:
+                    ret = rbd_group_image_list(io, c_group, images, sizeof(rbd_group_image_info_t), &count)
+                if ret != -C_ERANGE:
+                    break
+                capacity = next_capacity(capacity, count)
+            if ret < 0:
+                raise make_ex(ret, "error listing images of group %s" % (group.name,), group_errno_to_exception)
+            try:
+                self.entries = [{"name": decode_c(images[i].name), "pool": images[i].pool,
+                                 "state": <int>images[i].state} for i in range(count)]
+            finally:
+                rbd_group_image_list_cleanup(images, sizeof(rbd_group_image_info_t), count)
+        finally:
+            free(images)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+
+cdef class GroupSnapIterator:
+    """GroupSnapIterator(group)
+
+    Iterates over {'name', 'state'} dicts, one per snapshot of `group` (state: RBD_GROUP_SNAP_STATE_*); the list
+    is fetched when the iterator is created.
+    """
+    cdef Group group
+    cdef list entries
+
+    def __init__(self, Group group):
+        cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
+        self.group = group
+        cdef const char *c_group = group.name
+        cdef size_t capacity = 32
+        cdef size_t count
+        cdef rbd_group_snap_info_t *snaps = NULL
+        cdef rbd_group_snap_info_t *grown
+        cdef int ret
+        try:
+            while True:
+                grown = <rbd_group_snap_info_t *>realloc(snaps, capacity * sizeof(rbd_group_snap_info_t))
+                if grown == NULL:
+                    raise MemoryError("cannot list %d group snapshots" % capacity)
+                snaps = grown
+                count = capacity
+                with nogil:
+                    ret = rbd_group_snap_list(io, c_group, snaps, sizeof(rbd_group_snap_info_t), &count)
+                if ret != -C_ERANGE:
+                    break
+                capacity = next_capacity(capacity, count)
+            if ret < 0:
+                raise make_ex(ret, "error listing snapshots of group %s" % (group.name,),
+                              group_errno_to_exception)
+            try:
+                self.entries = [{"name": decode_c(snaps[i].name), "state": <int>snaps[i].state}
+                                for i in range(count)]
+            finally:
+                rbd_group_snap_list_cleanup(snaps, sizeof(rbd_group_snap_info_t), count)
+        finally:
+            free(snaps)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+
+cdef size_t next_capacity(size_t capacity, size_t needed) except 0:
+    """The next array size after librbd answered -ERANGE asking for `needed` entries (it may not say: double)."""
+    if needed <= capacity:
+        needed = capacity * 2
+    if needed > (1 << 24):
+        raise MemoryError("librbd asked for %d entries" % needed)
+    return needed

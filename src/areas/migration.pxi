@@ -1,8 +1,137 @@
 # Live migration: prepare (also from an import spec), execute, commit, abort, status.
+#
+# prepare links a new destination image to the source (which goes to the trash with source MIGRATION); clients
+# can use the destination at once. execute copies the data, commit removes the source, abort goes back.
+# `migration_status` fills `dest_pool_id` from the destination (upstream copied the source pool id there).
+
 
 cdef class _ImageMigration(_ImageGroups):
-    pass
+
+    def migration_source_spec(self):
+        """The migration source of this (destination) image, as a dict parsed from librbd's JSON spec.
+
+        InvalidArgument if the image is not being migrated.
+        """
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        filled = fill_growing(<fill_fn>rbd_get_migration_source_spec, image, 512, &ret)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error retrieving migration source spec of image %s" % (self.name,))
+        return json.loads(first_c_string(filled))
+
+
+ctypedef int (*migration_step_fn)(rados_ioctx_t, const char *, librbd_progress_fn_t, void *) noexcept nogil
+
+
+cdef migration_step(migration_step_fn step, ioctx, image_name, on_progress, str what):
+    """Run one of the execute/commit/abort steps on the migration of `image_name`, with progress."""
+    cdef rados_ioctx_t io = ioctx_handle(ioctx)
+    cdef bytes name_bytes = cstr(image_name, "image_name")
+    cdef const char *c_name = name_bytes
+    cdef ProgressCallback progress = ProgressCallback(on_progress)
+    cdef librbd_progress_fn_t fn = progress.c_function()
+    cdef void *arg = progress.c_arg()
+    cdef int ret
+    with nogil:
+        ret = step(io, c_name, fn, arg)
+    progress.raise_pending()
+    if ret < 0:
+        raise make_ex(ret, "error %s migration of image %s" % (what, image_name))
 
 
 class _RBDMigration:
-    pass
+    """RBD methods that move an image live to another pool, name or layout, or import it from another source."""
+
+    def migration_prepare(self, ioctx, image_name, dest_ioctx, dest_image_name, features=None, order=None,
+                          stripe_unit=None, stripe_count=None, data_pool=None, clone_format=None, flatten=False):
+        """Start migrating image `image_name` to `dest_image_name` in the pool of `dest_ioctx`.
+
+        The keywords set the destination's layout (None: as the source); `flatten` makes a clone independent of
+        its parent. Then call migration_execute and migration_commit (or migration_abort).
+        """
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef rados_ioctx_t dest_io = ioctx_handle(dest_ioctx)
+        cdef bytes name_bytes = cstr(image_name, "image_name")
+        cdef bytes dest_bytes = cstr(dest_image_name, "dest_image_name")
+        cdef const char *c_name = name_bytes
+        cdef const char *c_dest = dest_bytes
+        cdef ImageOptions options = build_image_options(format=None, features=features, order=order,
+                                                        stripe_unit=stripe_unit, stripe_count=stripe_count,
+                                                        data_pool=data_pool, clone_format=clone_format,
+                                                        flatten=flatten)
+        cdef int ret
+        with nogil:
+            ret = rbd_migration_prepare(io, c_name, dest_io, c_dest, options.handle)
+        if ret < 0:
+            raise make_ex(ret, "error preparing migration of image %s to %s" % (image_name, dest_image_name))
+
+    def migration_prepare_import(self, source_spec, dest_ioctx, dest_image_name, features=None, order=None,
+                                 stripe_unit=None, stripe_count=None, data_pool=None):
+        """Start importing into new image `dest_image_name` from the source described by `source_spec`.
+
+        `source_spec` is librbd's JSON source spec as a str, or a dict (serialised for you), e.g.
+        {"type": "raw", "stream": {"type": "file", "file_path": "/path/disk.img"}}. Then call
+        migration_execute and migration_commit (or migration_abort) on the destination.
+        """
+        if isinstance(source_spec, dict):
+            source_spec = json.dumps(source_spec)
+        cdef bytes spec_bytes = cstr(source_spec, "source_spec")
+        cdef rados_ioctx_t dest_io = ioctx_handle(dest_ioctx)
+        cdef bytes dest_bytes = cstr(dest_image_name, "dest_image_name")
+        cdef const char *c_spec = spec_bytes
+        cdef const char *c_dest = dest_bytes
+        cdef ImageOptions options = build_image_options(format=None, features=features, order=order,
+                                                        stripe_unit=stripe_unit, stripe_count=stripe_count,
+                                                        data_pool=data_pool)
+        cdef int ret
+        with nogil:
+            ret = rbd_migration_prepare_import(c_spec, dest_io, c_dest, options.handle)
+        if ret < 0:
+            raise make_ex(ret, "error preparing import into image %s" % (dest_image_name,))
+
+    def migration_execute(self, ioctx, image_name, on_progress=None):
+        """Copy the data of the migration of `image_name` (either side's name) to the destination.
+
+        `on_progress(offset, total)` is called as data is copied; a true return value or an exception cancels.
+        """
+        migration_step(rbd_migration_execute_with_progress, ioctx, image_name, on_progress, "executing")
+
+    def migration_commit(self, ioctx, image_name, on_progress=None):
+        """Finish the executed migration of `image_name`: the source is deleted."""
+        migration_step(rbd_migration_commit_with_progress, ioctx, image_name, on_progress, "committing")
+
+    def migration_abort(self, ioctx, image_name, on_progress=None):
+        """Cancel the migration of `image_name`: the destination is deleted and the source restored."""
+        migration_step(rbd_migration_abort_with_progress, ioctx, image_name, on_progress, "aborting")
+
+    def migration_status(self, ioctx, image_name):
+        """The state of the migration of `image_name` (either side's name): a dict with source_pool_id,
+        source_pool_namespace, source_image_name, source_image_id, dest_pool_id, dest_pool_namespace,
+        dest_image_name, dest_image_id, state (RBD_IMAGE_MIGRATION_STATE_*) and state_description.
+        """
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes name_bytes = cstr(image_name, "image_name")
+        cdef const char *c_name = name_bytes
+        cdef rbd_image_migration_status_t status
+        cdef int ret
+        memset(&status, 0, sizeof(status))
+        with nogil:
+            ret = rbd_migration_status(io, c_name, &status, sizeof(status))
+        if ret < 0:
+            raise make_ex(ret, "error getting migration status of image %s" % (image_name,))
+        try:
+            return {
+                "source_pool_id": status.source_pool_id,
+                "source_pool_namespace": decode_c(status.source_pool_namespace),
+                "source_image_name": decode_c(status.source_image_name),
+                "source_image_id": decode_c(status.source_image_id),
+                "dest_pool_id": status.dest_pool_id,
+                "dest_pool_namespace": decode_c(status.dest_pool_namespace),
+                "dest_image_name": decode_c(status.dest_image_name),
+                "dest_image_id": decode_c(status.dest_image_id),
+                "state": <int>status.state,
+                "state_description": decode_c(status.state_description),
+            }
+        finally:
+            rbd_migration_status_cleanup(&status)

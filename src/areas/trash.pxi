@@ -1,4 +1,158 @@
 # Trash: move, get, list (TrashIterator), remove, purge, restore.
+#
+# Entries are dicts {id, name, source, deletion_time, deferment_end_time}; times are naive datetimes in UTC and
+# `source` is the name of the RBD_TRASH_IMAGE_SOURCE_* value. Upstream's TrashIterator knew only USER and
+# MIRRORING and raised IndexError on other sources (e.g. the source image of a migration); every source maps here.
+
+cdef dict _TRASH_SOURCES = {
+    RBD_TRASH_IMAGE_SOURCE_USER: "USER",
+    RBD_TRASH_IMAGE_SOURCE_MIRRORING: "MIRRORING",
+    RBD_TRASH_IMAGE_SOURCE_MIGRATION: "MIGRATION",
+    RBD_TRASH_IMAGE_SOURCE_REMOVING: "REMOVING",
+    RBD_TRASH_IMAGE_SOURCE_USER_PARENT: "USER_PARENT",
+}
+
+
+cdef object naive_utc_from_time_t(time_t value):
+    return datetime.fromtimestamp(value, _timezone.utc).replace(tzinfo=None)
+
+
+cdef dict trash_entry(rbd_trash_image_info_t *info):
+    """The Python dict of one trash entry. A source this build does not know is returned as its number."""
+    return {
+        "id": decode_c(info.id),
+        "name": decode_c(info.name),
+        "source": _TRASH_SOURCES.get(<int>info.source, <int>info.source),
+        "deletion_time": naive_utc_from_time_t(info.deletion_time),
+        "deferment_end_time": naive_utc_from_time_t(info.deferment_end_time),
+    }
+
 
 class _RBDTrash:
-    pass
+    """RBD methods that move images to the trash, list, restore and delete them."""
+
+    def trash_move(self, ioctx, name, delay=0):
+        """Move image `name` to the trash; it cannot be removed from there for `delay` seconds (unless forced)."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes name_bytes = cstr(name, "name")
+        cdef const char *c_name = name_bytes
+        cdef uint64_t c_delay = delay
+        cdef int ret
+        with nogil:
+            ret = rbd_trash_move(io, c_name, c_delay)
+        if ret < 0:
+            raise make_ex(ret, "error moving image %s to trash" % (name,))
+
+    def trash_get(self, ioctx, image_id):
+        """The trash entry of `image_id`: {id, name, source, deletion_time, deferment_end_time}."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes id_bytes = cstr(image_id, "image_id")
+        cdef const char *c_id = id_bytes
+        cdef rbd_trash_image_info_t info
+        cdef int ret
+        memset(&info, 0, sizeof(info))
+        with nogil:
+            ret = rbd_trash_get(io, c_id, &info)
+        if ret < 0:
+            raise make_ex(ret, "error retrieving image %s from trash" % (image_id,))
+        try:
+            return trash_entry(&info)
+        finally:
+            rbd_trash_get_cleanup(&info)
+
+    def trash_list(self, ioctx):
+        """A TrashIterator over the trash entries of the pool (and namespace) of `ioctx`."""
+        return TrashIterator(ioctx)
+
+    def trash_remove(self, ioctx, image_id, force=False, on_progress=None):
+        """Delete image `image_id` from the trash for good.
+
+        Before its deferment ends this raises PermissionError, unless `force`. `on_progress(offset, total)` is
+        called as data is removed; a true return value or an exception cancels the removal.
+        """
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes id_bytes = cstr(image_id, "image_id")
+        cdef const char *c_id = id_bytes
+        cdef c_bool c_force = bool(force)
+        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef librbd_progress_fn_t fn = progress.c_function()
+        cdef void *arg = progress.c_arg()
+        cdef int ret
+        with nogil:
+            ret = rbd_trash_remove_with_progress(io, c_id, c_force, fn, arg)
+        progress.raise_pending()
+        if ret < 0:
+            raise make_ex(ret, "error deleting image %s from trash" % (image_id,))
+
+    def trash_purge(self, ioctx, expire_ts=None, threshold=-1):
+        """Delete the trashed images whose deferment ended by `expire_ts` (a datetime; None: now).
+
+        As upstream, `expire_ts` is converted with time.mktime(expire_ts.timetuple()), i.e. a naive datetime is
+        read as local time. `threshold` (0..1) instead deletes images until the pool is below that fraction of
+        its capacity; -1 disables it.
+        """
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef time_t c_expire = 0
+        if expire_ts is not None:
+            c_expire = <time_t>int(time.mktime(expire_ts.timetuple()))
+        cdef float c_threshold = threshold
+        cdef int ret
+        with nogil:
+            ret = rbd_trash_purge(io, c_expire, c_threshold)
+        if ret < 0:
+            raise make_ex(ret, "error purging images from trash")
+
+    def trash_restore(self, ioctx, image_id, name):
+        """Bring image `image_id` back from the trash under the name `name`."""
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes id_bytes = cstr(image_id, "image_id")
+        cdef bytes name_bytes = cstr(name, "name")
+        cdef const char *c_id = id_bytes
+        cdef const char *c_name = name_bytes
+        cdef int ret
+        with nogil:
+            ret = rbd_trash_restore(io, c_id, c_name)
+        if ret < 0:
+            raise make_ex(ret, "error restoring image %s from trash as %s" % (image_id, name))
+
+
+cdef class TrashIterator:
+    """TrashIterator(ioctx)
+
+    Iterates over the trash entries of a pool, {id, name, source, deletion_time, deferment_end_time}; the list is
+    fetched when the iterator is created.
+    """
+    cdef object ioctx
+    cdef list entries
+
+    def __init__(self, ioctx):
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        self.ioctx = ioctx
+        cdef size_t capacity = 64
+        cdef size_t count
+        cdef rbd_trash_image_info_t *entries = NULL
+        cdef rbd_trash_image_info_t *grown
+        cdef int ret
+        try:
+            while True:
+                grown = <rbd_trash_image_info_t *>realloc(entries, capacity * sizeof(rbd_trash_image_info_t))
+                if grown == NULL:
+                    raise MemoryError("cannot list %d trash entries" % capacity)
+                entries = grown
+                count = capacity
+                with nogil:
+                    ret = rbd_trash_list(io, entries, &count)
+                if ret != -C_ERANGE:
+                    break
+                capacity = next_capacity(capacity, count)
+            if ret < 0:
+                raise make_ex(ret, "error listing trash entries")
+            try:
+                self.entries = [trash_entry(&entries[i]) for i in range(count)]
+            finally:
+                rbd_trash_list_cleanup(entries, count)
+        finally:
+            free(entries)
+
+    def __iter__(self):
+        return iter(self.entries)
