@@ -58,6 +58,7 @@ include "areas/trash.pxi"
 include "areas/namespaces.pxi"
 include "areas/pool.pxi"
 include "areas/aio.pxi"
+include "areas/fileobj.pxi"
 
 
 def requires_not_closed(f):

@@ -1,7 +1,99 @@
-# Synchronous I/O: read, write, discard, write_zeroes, flush, invalidate_cache.
+# Synchronous I/O: read, write, discard, write_zeroes, flush, invalidate_cache; and beyond upstream: readinto,
+# readv, writev, writesame, compare_and_write.
 #
 # Reads go straight into the bytes object that is returned; writes read from the caller's buffer (any
 # C-contiguous bytes-like object) without a copy. The GIL is released for the librbd call in both directions.
+
+from libc.stdlib cimport calloc
+from posix.uio cimport iovec
+
+
+cdef extern from "<errno.h>":
+    enum:
+        C_EILSEQ "EILSEQ"
+
+# librbd refuses more vectors than the system's IOV_MAX (1024 on Linux); say so before asking it.
+cdef Py_ssize_t IOV_MAX_COUNT = 1024
+
+
+class CompareMismatchError(OSError):
+    """EILSEQ from compare_and_write: the image did not hold `cmp_data`, so nothing was written.
+
+    `mismatch_offset` is the image offset of the first byte that differed.
+    """
+    prefix = "RBD compare mismatch"
+
+    def __init__(self, message, errno=C_EILSEQ, mismatch_offset=None):
+        super().__init__(message, errno=errno)
+        self.mismatch_offset = mismatch_offset
+
+
+cdef ssize_t wait_vectored(rbd_image_t image, const iovec *iov, int count, uint64_t offset,
+                           bint write) noexcept nogil:
+    """rbd_aio_readv / rbd_aio_writev, waited for (librbd 16 has no synchronous vectored calls)."""
+    cdef rbd_completion_t completion
+    cdef ssize_t ret = rbd_aio_create_completion(NULL, NULL, &completion)
+    if ret < 0:
+        return ret
+    if write:
+        ret = rbd_aio_writev(image, iov, count, offset, completion)
+    else:
+        ret = rbd_aio_readv(image, iov, count, offset, completion)
+    if ret >= 0:
+        rbd_aio_wait_for_complete(completion)
+        ret = rbd_aio_get_return_value(completion)
+    rbd_aio_release(completion)
+    return ret
+
+
+# fits_in_image's answer for a range that reaches past the end of the image (not an errno).
+cdef enum:
+    PAST_END = -1000000
+
+
+cdef ssize_t fits_in_image(rbd_image_t image, uint64_t offset, uint64_t length, uint64_t *size) noexcept nogil:
+    """0 if `length` bytes at `offset` lie within the image, PAST_END if not, or librbd's error."""
+    cdef int ret = rbd_get_size(image, size)
+    if ret < 0:
+        return ret
+    if offset > size[0] or length > size[0] - offset:
+        return PAST_END
+    return 0
+
+
+cdef object past_end_error(object name, uint64_t offset, uint64_t length, uint64_t size):
+    return InvalidArgument("cannot write %d bytes at offset %d of image %s: its size is %d bytes and images do "
+                           "not grow by writing (resize it first); nothing was written"
+                           % (length, offset, name, size))
+
+
+cdef str image_label(object name):
+    """The image name for a message (a str, not bytes)."""
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+
+
+cdef int _librbd_minor():
+    cdef int major = 0, minor = 0, extra = 0
+    rbd_version(&major, &minor, &extra)
+    return minor if major == 1 else 1000
+
+
+# librbd 16 (Pacific) reports a compare_and_write mismatch as the image offset of the *start of the object* plus
+# the index of the differing byte in cmp_data, instead of the offset of that byte. We correct it for the layouts
+# where that mapping is known (stripe count 1: every object holds one contiguous range of the image).
+cdef bint MISMATCH_FROM_OBJECT_START = _librbd_minor() <= 16
+
+
+cdef uint64_t image_mismatch_offset(uint64_t reported, uint64_t offset, uint64_t length, uint64_t object_size,
+                                    uint64_t stripe_count):
+    """The image offset of the first differing byte, from librbd's `reported` mismatch offset."""
+    cdef uint64_t object_start
+    if not MISMATCH_FROM_OBJECT_START or stripe_count != 1 or object_size == 0:
+        return reported
+    object_start = offset - offset % object_size
+    if reported < object_start or reported - object_start >= length:
+        return reported  # not the known pattern: hand it back untouched
+    return offset + (reported - object_start)
 
 
 cdef class _ImageIO(_ImageBase):
@@ -43,6 +135,196 @@ cdef class _ImageIO(_ImageBase):
         finally:
             PyBuffer_Release(&view)
         return check_write_result(ret, view.len, self.name, offset)
+
+    # Zero-copy and vectored I/O (not in upstream's module): reads land in the caller's buffers, writes read from
+    # them; no intermediate bytes object either way.
+
+    def readinto(self, buffer, offset, fadvise_flags=0):
+        """Read into `buffer` (any writable C-contiguous buffer: bytearray, memoryview slice, numpy array, mmap,
+        array.array) at `offset`, without an intermediate copy; returns the number of bytes read.
+
+        It reads the buffer's size in bytes (not items); fewer only at the end of the image, and the bytes of
+        `buffer` past the returned count are left as they were. bytes, str, read-only or non-contiguous buffers
+        raise TypeError; an offset past the end raises InvalidArgument, as read() does.
+        """
+        cdef uint64_t c_offset = offset
+        cdef int c_flags = fadvise_flags
+        cdef Py_buffer view
+        cdef ssize_t ret
+        cdef rbd_image_t image
+        get_writable_buffer(buffer, &view, "buffer")
+        try:
+            image = self._begin_call()
+            with nogil:
+                ret = rbd_read2(image, c_offset, <size_t>view.len, <char *>view.buf, c_flags)
+            self._end_call()
+        finally:
+            PyBuffer_Release(&view)
+        if ret < 0:
+            raise make_ex(ret, "error reading %s %d~%d" % (image_label(self.name), offset, view.len))
+        return ret
+
+    def readv(self, buffers, offset):
+        """Read consecutive bytes at `offset` into each of `buffers` in turn (a sequence of writable
+        C-contiguous buffers, filled without a copy); returns the total number of bytes read.
+
+        Fewer bytes only at the end of the image; then the buffers are filled in order up to that count.
+        Read-only, non-contiguous or non-buffer items raise TypeError.
+        """
+        cdef uint64_t c_offset = offset
+        return self._vectored(buffers, c_offset, False)
+
+    def writev(self, buffers, offset):
+        """Write each of `buffers` (any C-contiguous bytes-like objects) back to back at `offset`, without
+        copying them; returns the total number of bytes written. Images do not grow: a write reaching past
+        the end raises InvalidArgument and writes nothing (librbd alone would drop the tail silently).
+        """
+        cdef uint64_t c_offset = offset
+        return self._vectored(buffers, c_offset, True)
+
+    cdef object _vectored(self, object buffers, uint64_t c_offset, bint write):
+        if isinstance(buffers, (str, bytes, bytearray, memoryview)):
+            raise TypeError("buffers must be a sequence of bytes-like objects, not a single %s"
+                            % type(buffers).__name__)
+        cdef list items = list(buffers)
+        cdef Py_ssize_t count = len(items)
+        if count > IOV_MAX_COUNT:
+            raise InvalidArgument("at most %d buffers can be %s at once, not %d"
+                                  % (IOV_MAX_COUNT, "written" if write else "read", count))
+        self.require_not_closed()
+        if count == 0:
+            return 0
+        cdef Py_buffer *views = <Py_buffer *>calloc(count, sizeof(Py_buffer))
+        cdef iovec *iov = <iovec *>calloc(count, sizeof(iovec))
+        cdef Py_ssize_t acquired = 0
+        cdef Py_ssize_t total = 0
+        cdef Py_ssize_t i
+        cdef ssize_t ret
+        cdef uint64_t size = 0
+        cdef rbd_image_t image
+        try:
+            if views == NULL or iov == NULL:
+                raise MemoryError("cannot allocate %d I/O vectors" % count)
+            for i in range(count):
+                if write:
+                    get_read_only_buffer(items[i], &views[i], "buffers[%d]" % i)
+                else:
+                    get_writable_buffer(items[i], &views[i], "buffers[%d]" % i)
+                acquired += 1
+                iov[i].iov_base = views[i].buf
+                iov[i].iov_len = <size_t>views[i].len
+                total += views[i].len
+            image = self._begin_call()
+            with nogil:
+                if write:  # librbd would silently drop what lies past the end; refuse the whole write instead
+                    ret = fits_in_image(image, c_offset, <uint64_t>total, &size)
+                else:
+                    ret = 0
+                if ret == 0:
+                    ret = wait_vectored(image, iov, <int>count, c_offset, write)
+            self._end_call()
+        finally:
+            for i in range(acquired):
+                PyBuffer_Release(&views[i])
+            free(views)
+            free(iov)
+        if write:
+            if ret == PAST_END:
+                raise past_end_error(image_label(self.name), c_offset, total, size)
+            if ret < 0:
+                raise make_ex(ret, "error writing to %s at offset %d" % (image_label(self.name), c_offset))
+            return total  # librbd reports 0 for a completed vectored write
+        if ret < 0:
+            raise make_ex(ret, "error reading %s %d~%d" % (image_label(self.name), c_offset, total))
+        return ret
+
+    def writesame(self, offset, length, data, fadvise_flags=0):
+        """Fill `length` bytes at `offset` with copies of `data` (any C-contiguous bytes-like object); returns
+        `length`. `length` must be a multiple of len(data), and `data` must not be empty (InvalidArgument).
+        A range reaching past the end of the image raises InvalidArgument and writes nothing (librbd alone
+        would write the part that fits).
+        """
+        cdef uint64_t c_offset = offset
+        cdef size_t c_length = length
+        cdef int c_flags = fadvise_flags
+        cdef Py_buffer view
+        cdef ssize_t ret
+        cdef uint64_t size = 0
+        cdef rbd_image_t image
+        get_read_only_buffer(data, &view, "data")
+        try:
+            if view.len == 0:
+                raise InvalidArgument("writesame data must not be empty")
+            if c_length % <size_t>view.len != 0:
+                raise InvalidArgument("writesame length %d is not a multiple of the data length %d"
+                                      % (c_length, view.len))
+            image = self._begin_call()
+            with nogil:
+                ret = fits_in_image(image, c_offset, c_length, &size)
+                if ret == 0:
+                    ret = rbd_writesame(image, c_offset, c_length, <const char *>view.buf, <size_t>view.len,
+                                        c_flags)
+            self._end_call()
+        finally:
+            PyBuffer_Release(&view)
+        if ret == PAST_END:
+            raise past_end_error(image_label(self.name), c_offset, c_length, size)
+        if ret < 0:
+            raise make_ex(ret, "error writing the same data to %s %d~%d"
+                          % (image_label(self.name), c_offset, c_length))
+        return ret
+
+    def compare_and_write(self, offset, cmp_data, data, fadvise_flags=0):
+        """Atomically write `data` at `offset` if the image holds exactly `cmp_data` there; returns the number
+        of bytes written.
+
+        Both are C-contiguous bytes-like objects of the same length (else InvalidArgument), and the range must
+        lie within one object of the image (librbd's rule; else InvalidArgument). When the image differs,
+        nothing is written and CompareMismatchError is raised; its `mismatch_offset` is the image offset of the
+        first byte that differs.
+        """
+        cdef uint64_t c_offset = offset
+        cdef int c_flags = fadvise_flags
+        cdef uint64_t mismatch = 0
+        cdef Py_buffer cmp_view
+        cdef Py_buffer view
+        cdef ssize_t ret
+        cdef uint64_t object_size = 0
+        cdef uint64_t stripe_count = 0
+        cdef rbd_image_info_t info
+        cdef rbd_image_t image
+        get_read_only_buffer(cmp_data, &cmp_view, "cmp_data")
+        try:
+            get_read_only_buffer(data, &view, "data")
+            try:
+                if cmp_view.len != view.len:
+                    raise InvalidArgument("cmp_data and data must have the same length, not %d and %d"
+                                          % (cmp_view.len, view.len))
+                image = self._begin_call()
+                with nogil:
+                    ret = rbd_compare_and_write(image, c_offset, <size_t>view.len, <const char *>cmp_view.buf,
+                                                <const char *>view.buf, &mismatch, c_flags)
+                    if ret == -C_EILSEQ:  # the layout, to turn librbd's mismatch offset into an image offset
+                        if rbd_get_stripe_count(image, &stripe_count) < 0 or \
+                                rbd_stat(image, &info, sizeof(info)) < 0:
+                            stripe_count = 0
+                        else:
+                            object_size = info.obj_size
+                self._end_call()
+            finally:
+                PyBuffer_Release(&view)
+        finally:
+            PyBuffer_Release(&cmp_view)
+        if ret == -C_EILSEQ:
+            mismatch = image_mismatch_offset(mismatch, c_offset, <uint64_t>view.len, object_size, stripe_count)
+            raise CompareMismatchError(
+                "image %s differs from cmp_data at offset %d; nothing written"
+                % (image_label(self.name), mismatch),
+                mismatch_offset=mismatch)
+        if ret < 0:
+            raise make_ex(ret, "error comparing and writing %s %d~%d"
+                          % (image_label(self.name), c_offset, cmp_view.len))
+        return ret
 
     def discard(self, offset, length):
         """Deallocate `length` bytes at `offset` (they then read as zeros)."""

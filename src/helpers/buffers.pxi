@@ -23,7 +23,7 @@ cdef int get_writable_buffer(object buffer, Py_buffer *view, str what) except -1
         raise TypeError("%s must be a writable bytes-like object, not %s" % (what, type(buffer).__name__))
     try:
         PyObject_GetBuffer(buffer, view, PyBUF_WRITABLE)
-    except BufferError as exc:
+    except (BufferError, ValueError) as exc:  # numpy refuses read-only or strided exports with ValueError
         raise TypeError("%s must be a writable C-contiguous buffer: %s" % (what, exc)) from None
     return 0
 
