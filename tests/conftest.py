@@ -29,7 +29,7 @@ def unique_name(prefix="test"):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:12])
 
 
-def test_features():
+def suite_features():
     """The feature mask the suite runs with (None: the cluster default)."""
     value = os.environ.get("RBD_TEST_FEATURES")
     return int(value) if value else None
@@ -37,7 +37,7 @@ def test_features():
 
 def requires_features(*bits):
     """Skip a test only when the suite runs with a feature mask that lacks one of `bits`."""
-    features = test_features()
+    features = suite_features()
     missing = [b for b in bits if features is not None and not features & b]
     return pytest.mark.skipif(bool(missing), reason="RBD_TEST_FEATURES=%s lacks feature bits %s" % (features, missing))
 
@@ -63,7 +63,7 @@ def ceph_conf():
 
 def connect(conffile, **kwargs):
     cluster = rados.Rados(conffile=conffile, **kwargs)
-    features = test_features()
+    features = suite_features()
     if features is not None:
         cluster.conf_set("rbd_default_features", str(features))
     cluster.connect(timeout=60)

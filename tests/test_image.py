@@ -6,7 +6,7 @@ import pytest
 import rados
 
 import rbd
-from conftest import MiB, requires_features, test_features, unique_name
+from conftest import MiB, requires_features, suite_features, unique_name
 
 
 def test_create_open_close(ioctx):
@@ -239,7 +239,7 @@ def test_resize(image):
 
 def test_features_and_flags(image):
     features = image.features()
-    expected = test_features()
+    expected = suite_features()
     if expected is not None:
         assert features == expected
     assert features & rbd.RBD_FEATURE_LAYERING

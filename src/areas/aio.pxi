@@ -218,6 +218,9 @@ cdef class Completion:
             self.rbd_comp = NULL
             raise make_ex(ret, "error creating an aio completion")
         _ensure_dispatcher()
+        # Marked submitted before the librbd call: its callback may run on the dispatcher before the submitting
+        # thread gets the GIL back, and must see a submitted completion. A failed submission clears it again.
+        self.submitted = True
         # The submission reference: released by the dispatcher after the callback, or now if submission fails.
         Py_INCREF(self)
         if counter != NULL:
@@ -227,12 +230,11 @@ cdef class Completion:
     cdef int _submitted(self, int ret) except -1:
         """Account for the librbd submission call's return code (`_setup` must have succeeded)."""
         if ret < 0:
+            self.submitted = False
             if self.node.image_counter != NULL:
                 atomic_add(self.node.image_counter, -1)
             self._release_resources()
             Py_DECREF(self)
-            return 0
-        self.submitted = True
         return 0
 
     cdef void _release_resources(self) noexcept:
