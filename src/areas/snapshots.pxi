@@ -59,8 +59,9 @@ cdef class _ImageSnapshots(_ImageIO):
     def remove_snap2(self, name, flags, on_progress=None):
         """Delete snapshot `name` with `flags` (RBD_SNAP_REMOVE_UNPROTECT, _FLATTEN or _FORCE).
 
-        `on_progress(offset, total)` (an extension of upstream's signature) reports the flattening of children;
-        a non-zero return value or an exception cancels the removal (the exception is re-raised here).
+        `on_progress(offset, total)` (an extension of upstream's signature) is called after each child that
+        RBD_SNAP_REMOVE_FLATTEN flattened (offset: children done, total: children). librbd cannot cancel here:
+        the removal goes on whatever it returns, and an exception it raises is re-raised once librbd is done.
         """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
