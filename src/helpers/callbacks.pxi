@@ -15,9 +15,8 @@ cdef int python_progress(uint64_t offset, uint64_t total, void *arg) noexcept wi
     if progress.error is not None:
         return -C_ECANCELED
     try:
-        result = progress.func(offset, total)
-        if result:
-            code = result
+        if progress.func(offset, total):
+            code = -C_ECANCELED  # librbd only stops on a negative value, and reports that value
     except BaseException as exc:
         progress.error = exc
         code = -C_ECANCELED
