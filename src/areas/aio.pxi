@@ -357,24 +357,6 @@ cdef class _ImageAio(_ImageMigration):
                 usleep(500)
         return 0
 
-    def close(self):
-        """Release the image once its aio operations and the calls running in other threads finished.
-
-        Closing twice does nothing. Operations submitted from now on raise InvalidArgument("image is closed").
-        """
-        if self.closed:
-            return
-        self.closed = True
-        self._wait_for_calls_in_flight()   # includes aio submissions still inside their librbd call
-        self._wait_for_aio()
-        cdef rbd_image_t image = self.image
-        cdef int ret
-        with nogil:
-            ret = rbd_close(image)
-        self.image = NULL
-        if ret < 0:
-            raise make_ex(ret, "error while closing image %s" % (self.name,))
-
     def _open_async(self, oncomplete, ioctx, id_bytes, snap_bytes, read_only):
         """Used by RBD.aio_open_image: start opening this (closed) image; the Completion is `_open_completion`."""
         cdef rados_ioctx_t io = ioctx_handle(ioctx)

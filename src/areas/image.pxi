@@ -86,6 +86,10 @@ cdef class _ImageBase:
     cdef inline void _end_call(self) noexcept:
         self.in_flight -= 1
 
+    cdef int _wait_for_aio(self) except -1:
+        # Overridden by the aio area, which counts the operations still inside librbd.
+        return 0
+
     cdef int _wait_for_calls_in_flight(self) except -1:
         # Other threads only change `in_flight` while holding the GIL, so sleeping without it lets them finish.
         while self.in_flight > 0:
@@ -110,11 +114,15 @@ cdef class _ImageBase:
             raise InvalidArgument("image is closed")
 
     def close(self):
-        """Release the image. Calls still running in other threads finish first. Closing twice does nothing."""
+        """Release the image once its aio operations and the calls running in other threads finished.
+
+        Closing twice does nothing. Calls made from now on raise InvalidArgument("image is closed").
+        """
         if self.closed:
             return
         self.closed = True
-        self._wait_for_calls_in_flight()
+        self._wait_for_calls_in_flight()   # includes aio submissions still inside their librbd call
+        self._wait_for_aio()
         cdef int ret = 0
         if cluster_connected(self.cluster):
             with nogil:
