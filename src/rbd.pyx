@@ -30,7 +30,9 @@ from collections.abc import Iterable
 from datetime import datetime, timezone as _timezone
 from itertools import chain
 
+import atexit as _atexit
 import functools as _functools
+import weakref as _weakref
 
 # The shared helpers every area uses.
 include "helpers/errors.pxi"

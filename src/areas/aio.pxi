@@ -291,6 +291,7 @@ cdef class Completion:
                 image.image = NULL
             else:
                 image.closed = False
+                _open_handles.add(image)
                 if image.name is None:
                     image.name = image.get_name()
             return image
@@ -642,6 +643,7 @@ cdef class _AsyncOp:
                 rbd_aio_release(comp)
 
 
+@cython.no_gc_clear  # __dealloc__ needs `cluster` to decide whether rbd_close is still safe
 cdef class AsyncImage:
     """An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async with await ...open(...)`.
 
@@ -654,6 +656,7 @@ cdef class AsyncImage:
     cdef object loop
     cdef readonly object name
     cdef object ioctx
+    cdef rados.Rados cluster
     cdef int pending
     cdef readonly bint closed   # True once close() started
     cdef object drained
@@ -667,7 +670,7 @@ cdef class AsyncImage:
 
     def __dealloc__(self):
         # Pending operations hold a reference, so none remain here.
-        if self.image != NULL:
+        if self.image != NULL and cluster_connected(self.cluster):
             with nogil:
                 rbd_close(self.image)
             self.image = NULL
@@ -690,6 +693,7 @@ cdef class AsyncImage:
             raise InvalidArgument("either image name or image id must be specified, not both or neither")
         cdef AsyncImage self = AsyncImage.__new__(AsyncImage)
         self.ioctx = ioctx
+        self.cluster = cluster_of(ioctx)
         name_bytes = cstr(name, "name", opt=True)
         id_bytes = cstr(image_id, "image_id", opt=True)
         snap_bytes = cstr(snapshot, "snapshot", opt=True)
@@ -697,7 +701,14 @@ cdef class AsyncImage:
         self.loop = loop
         loop.add_reader(self.efd, self._on_event)
         self.closed = False
+        _open_handles.add(self)
         return self
+
+    def _close_at_exit(self):
+        # The loop may be gone: no reader to remove, nobody to resolve futures. librbd's close still waits for
+        # the operations in flight.
+        self.closed = True
+        self._close_blocking()
 
     def _open_blocking(self, bytes name_bytes, bytes id_bytes, bytes snap_bytes, bint read_only):
         cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
@@ -738,6 +749,9 @@ cdef class AsyncImage:
     cdef rbd_image_t _handle(self) except NULL:
         if self.closed:
             raise InvalidArgument("image is closed")
+        if not cluster_connected(self.cluster):
+            raise ConnectionShutdown("the rados.Rados of image %s was shut down" % (self.name,),
+                                     errno=C_ESHUTDOWN)
         return self.image
 
     def _on_event(self):
@@ -906,7 +920,7 @@ cdef class AsyncImage:
         cdef rbd_image_t image = self.image
         cdef int ret = 0
         self.image = NULL
-        if image != NULL:
+        if image != NULL and cluster_connected(self.cluster):
             with nogil:
                 ret = rbd_close(image)
         if self.efd >= 0:
