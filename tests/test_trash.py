@@ -166,7 +166,7 @@ def test_purge_by_expiry(cluster, pool, ioctx):
 
 
 def test_purge_bad_arguments(ioctx):
-    with pytest.raises(AttributeError):  # upstream: expire_ts.timetuple()
+    with pytest.raises(TypeError, match="datetime"):  # upstream: AttributeError from expire_ts.timetuple()
         rbd.RBD().trash_purge(ioctx, 5)
     with pytest.raises(TypeError):
         rbd.RBD().trash_purge(ioctx, None, "x")

@@ -515,12 +515,22 @@ cdef class _ImageAio(_ImageMigration):
         """Close the image asynchronously; `oncomplete(completion)`. The image counts as closed at once."""
         if self.closed:
             raise InvalidArgument("image is closed")
-        cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
+        if oncomplete is not None and not callable(oncomplete):
+            raise TypeError("oncomplete must be callable or None, not %s" % type(oncomplete).__name__)
+        self.closed = True
+        # librbd must not close the image under operations still in flight (seen: a crash when an
+        # aio_mirror_image_get_info was pending), so wait for them first, as close() does.
+        self._wait_for_calls_in_flight()
+        self._wait_for_aio()
+        cdef Completion comp
+        try:
+            comp = self._new_completion(oncomplete, KIND_PLAIN)
+        except BaseException:
+            self.closed = False
+            raise
         cdef rbd_completion_t c = comp.rbd_comp
         cdef rbd_image_t image = self.image
         cdef int ret
-        self.closed = True
-        self._wait_for_calls_in_flight()
         with nogil:
             ret = rbd_aio_close(image, c)
         comp._submitted(ret)

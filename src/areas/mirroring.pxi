@@ -424,6 +424,8 @@ class _RBDMirroring:
         """Replace the attributes of peer `uuid` with the dict `attributes` of str (an empty dict clears them)."""
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes uuid_bytes = cstr(uuid, "uuid")
+        if not isinstance(attributes, dict):
+            raise TypeError("attributes must be a dict of str, not %s" % type(attributes).__name__)
         items = list(attributes.items())
         cdef bytes keys_bytes = b"\0".join([cstr(key, "key") for key, _ in items])
         cdef bytes vals_bytes = b"\0".join([cstr(value, "value") for _, value in items])

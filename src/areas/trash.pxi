@@ -94,6 +94,8 @@ class _RBDTrash:
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef time_t c_expire = 0
         if expire_ts is not None:
+            if not isinstance(expire_ts, datetime):
+                raise TypeError("expire_ts must be a datetime or None, not %s" % type(expire_ts).__name__)
             c_expire = <time_t>int(time.mktime(expire_ts.timetuple()))
         cdef float c_threshold = threshold
         cdef int ret

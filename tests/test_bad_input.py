@@ -1,0 +1,25 @@
+"""The bad-input campaign (tests/bad_input_campaign.py) in a child process, with a time bound.
+
+A crash (segfault, abort), a hang (the child's watchdog, or our timeout) or an undocumented exception class
+fails the test. The number of calls tried is printed (pytest -s) and recorded in docs/reliability.md.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bad_input_campaign.py")
+SECONDS = float(os.environ.get("RBD_CAMPAIGN_SECONDS", "40"))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bad_input_campaign(ceph_conf, pool, seed):
+    result = subprocess.run([sys.executable, "-X", "dev", SCRIPT, ceph_conf, pool, str(SECONDS / 2), str(seed)],
+                            capture_output=True, text=True, timeout=SECONDS + 120)
+    assert result.returncode == 0, "exit %d: %s" % (result.returncode, result.stderr[-4000:])
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    print("\nbad-input campaign seed %d: %d calls, outcomes %s" % (seed, summary["calls"], summary["by_outcome"]))
+    assert summary["calls"] > 100
+    assert summary["by_outcome"].get("ok", 0) > 0
