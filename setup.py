@@ -63,7 +63,6 @@ def extensions():
         include_path=["src"],
         compiler_directives={
             "language_level": 3,
-            "embedsignature": True,
             "binding": True,
         },
     )

@@ -89,7 +89,14 @@ ASYNC_RETURNS = {"read": "bytes", "write": "int", "size": "int"}
 
 
 def signature_of(func, owner=None):
-    """inspect's signature; for a C-level __init__, the one Cython embeds in the class docstring."""
+    """inspect's signature; for a C-level __init__, the class's own (its docstring's "Name(args)\n--" header)."""
+    if owner is not None and isinstance(owner, type):
+        try:
+            sig = inspect.signature(owner)
+            self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            return sig.replace(parameters=[self_param] + list(sig.parameters.values()))
+        except (TypeError, ValueError):
+            pass
     try:
         return inspect.signature(func)
     except (TypeError, ValueError):

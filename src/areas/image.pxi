@@ -336,7 +336,7 @@ cdef class _ImageBase:
 
     def rebuild_object_map(self, on_progress=None):
         """Rebuild the object map (needs the object-map feature); `on_progress(offset, total)` may cancel."""
-        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
         cdef rbd_image_t image = self._begin_call()
@@ -402,7 +402,7 @@ class _RBDImages:
         cdef uint64_t c_size = size
         cdef int c_order = 0
         cdef int ret
-        cdef ImageOptions options
+        cdef _ImageOptions options
         if old_format:
             if features or stripe_unit or stripe_count or data_pool is not None:
                 raise InvalidArgument("format 1 images do not support feature masks, non-default striping, "
@@ -425,7 +425,7 @@ class _RBDImages:
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
         cdef int ret
-        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
         with nogil:
@@ -485,7 +485,10 @@ class _RBDImages:
 
 
 cdef class ImageIterator:
-    """Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched when created."""
+    """ImageIterator(ioctx)
+--
+
+Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched when created."""
     cdef list entries
 
     def __init__(self, ioctx):

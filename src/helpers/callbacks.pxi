@@ -10,7 +10,7 @@ cdef int noop_progress(uint64_t offset, uint64_t total, void *arg) noexcept nogi
 
 
 cdef int python_progress(uint64_t offset, uint64_t total, void *arg) noexcept with gil:
-    cdef ProgressCallback progress = <ProgressCallback>arg
+    cdef _ProgressCallback progress = <_ProgressCallback>arg
     cdef int code = 0
     if progress.error is not None:
         return -C_ECANCELED
@@ -23,7 +23,7 @@ cdef int python_progress(uint64_t offset, uint64_t total, void *arg) noexcept wi
     return code
 
 
-cdef class ProgressCallback:
+cdef class _ProgressCallback:
     """Carries a Python progress callable, and any exception it raised, across a librbd call."""
     cdef object func
     cdef object error
