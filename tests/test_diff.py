@@ -215,6 +215,8 @@ def test_bad_arguments(image):
         image.diff_iterate(-1, 10, None, lambda *args: None)
     with pytest.raises(TypeError):
         image.diff_iterate("0", 10, None, lambda *args: None)
+    with pytest.raises(TypeError):
+        image.diff_iterate(0, 10, None, lambda *args: None, include_parent=None)
     with pytest.raises(rbd.InvalidArgument):  # past the end
         image.diff_iterate(image.size() + MiB, 10, None, lambda *args: None)
 

@@ -116,6 +116,15 @@ def test_shared_advisory_lock(image, other_client, image_name, handles):
     assert image.list_lockers() == []
 
 
+def test_long_cookie_and_tag(image, handles):
+    """Longer than the first buffers list_lockers tries: it grows them and asks again."""
+    cookie, tag = "c" * 3000, "t" * 2500
+    image.lock_shared(cookie, tag)
+    lockers = image.list_lockers()
+    assert lockers["tag"] == tag and lockers["lockers"][0][1] == cookie
+    image.unlock(cookie)
+
+
 def test_break_advisory_lock_of_other_client(cluster, image, other_client, image_name, handles):
     victim = handles.open(other_client, image_name)
     victim.lock_exclusive("victim-cookie")
@@ -276,6 +285,18 @@ def test_watchers(image, other_client, image_name):
     assert list(image.watchers_list()) == [mine]
     with pytest.raises(TypeError):
         rbd.WatcherIterator(None)
+
+
+def test_many_watchers(ioctx, image, image_name):
+    """More watchers than the iterator's first guess: it grows its array and asks again."""
+    extra = [rbd.Image(ioctx, image_name) for _ in range(20)]
+    try:
+        watchers = list(image.watchers_list())
+        assert len(watchers) == 21 and len({w["cookie"] for w in watchers}) == 21
+    finally:
+        for handle in extra:
+            handle.close()
+    assert len(list(image.watchers_list())) == 1
 
 
 # --- closed image -----------------------------------------------------------------------------------------------

@@ -100,8 +100,8 @@ cdef class _ImageIO(_ImageBase):
         cdef uint64_t c_length = length
         cdef bytes snap_bytes = cstr(from_snapshot, "from_snapshot", opt=True)
         cdef const char *c_snap = opt_str(snap_bytes)
-        cdef uint8_t c_parent = bool(include_parent)
-        cdef uint8_t c_whole = bool(whole_object)
+        cdef uint8_t c_parent = include_parent  # ints and bools, as upstream (None is a TypeError)
+        cdef uint8_t c_whole = whole_object
         cdef _DiffIterateCallback callback = _DiffIterateCallback(iterate_cb)
         cdef void *arg = <void *>callback
         cdef int ret
