@@ -37,7 +37,10 @@ cdef list config_options(rbd_config_option_t *options, int count):
 
 
 cdef class ConfigImageIterator:
-    """Iterates over {'name': str, 'value': str, 'source': RBD_CONFIG_SOURCE_*}, one per rbd option, as an image
+    """ConfigImageIterator(image)
+--
+
+Iterates over {'name': str, 'value': str, 'source': RBD_CONFIG_SOURCE_*}, one per rbd option, as an image
     sees them. The list is fetched when the iterator is created."""
     cdef list entries
 
@@ -79,7 +82,10 @@ cdef class ConfigImageIterator:
 
 
 cdef class ConfigPoolIterator:
-    """Iterates over {'name': str, 'value': str, 'source': RBD_CONFIG_SOURCE_*}, one per rbd option, as images of
+    """ConfigPoolIterator(ioctx)
+--
+
+Iterates over {'name': str, 'value': str, 'source': RBD_CONFIG_SOURCE_*}, one per rbd option, as images of
     a pool see them. The list is fetched when the iterator is created."""
     cdef list entries
 

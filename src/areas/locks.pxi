@@ -230,7 +230,10 @@ cdef class _ImageLocks(_ImageClones):
 
 
 cdef class LockOwnerIterator:
-    """Iterates over {'mode': RBD_LOCK_MODE_*, 'owner': str} for the owners of an image's exclusive lock
+    """LockOwnerIterator(image)
+--
+
+Iterates over {'mode': RBD_LOCK_MODE_*, 'owner': str} for the owners of an image's exclusive lock
     (none when it is not held). The list is fetched when the iterator is created."""
     cdef list entries
 
@@ -275,7 +278,10 @@ cdef class LockOwnerIterator:
 
 
 cdef class WatcherIterator:
-    """Iterates over {'addr': str, 'id': int, 'cookie': int}, one per client watching an image. The list is
+    """WatcherIterator(image)
+--
+
+Iterates over {'addr': str, 'id': int, 'cookie': int}, one per client watching an image. The list is
     fetched when the iterator is created."""
     cdef list entries
 

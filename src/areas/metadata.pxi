@@ -131,7 +131,10 @@ cdef class _MetadataPages:
 
 
 cdef class MetadataIterator(_MetadataPages):
-    """Iterates over the (key, value) pairs of an image's metadata, in key order, one page at a time (the first
+    """MetadataIterator(image)
+--
+
+Iterates over the (key, value) pairs of an image's metadata, in key order, one page at a time (the first
     page is fetched when the iterator is created). It keeps the image alive."""
     cdef _ImageBase image
 
@@ -158,7 +161,10 @@ cdef class MetadataIterator(_MetadataPages):
 
 
 cdef class PoolMetadataIterator(_MetadataPages):
-    """Iterates over the (key, value) pairs of a pool's metadata, in key order, one page at a time (the first
+    """PoolMetadataIterator(ioctx)
+--
+
+Iterates over the (key, value) pairs of a pool's metadata, in key order, one page at a time (the first
     page is fetched when the iterator is created). It keeps the ioctx alive; a closed ioctx raises."""
     cdef object ioctx
 
