@@ -12,7 +12,7 @@ import pytest
 
 import rbd
 from conftest import MiB, remove_image, unique_name
-from conftest import test_features as suite_features
+from conftest import suite_features
 
 PASSPHRASE = "correct horse battery staple ✓"
 IMAGE_SIZE = 32 * MiB
