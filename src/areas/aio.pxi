@@ -520,6 +520,7 @@ cdef class _ImageAio(_ImageMigration):
             raise InvalidArgument("image is closed")
         if oncomplete is not None and not callable(oncomplete):
             raise TypeError("oncomplete must be callable or None, not %s" % type(oncomplete).__name__)
+        self._refuse_close_from_own_callback()
         self.closed = True
         # librbd must not close the image under operations still in flight (seen: a crash when an
         # aio_mirror_image_get_info was pending), so wait for them first, as close() does.

@@ -107,6 +107,13 @@ cdef class _ImageBase:
     cdef inline void _end_call(self) noexcept:
         self.in_flight -= 1
 
+    cdef int _refuse_close_from_own_callback(self) except -1:
+        # A progress or diff_iterate callback runs while its call is in flight: waiting for that call would hang.
+        if callback_depth > 0 and self.in_flight > 0:
+            raise ImageBusy("cannot close image %s from inside a callback while a call on it is running"
+                            % (self.name,), errno=C_EBUSY)
+        return 0
+
     cdef int _wait_for_aio(self) except -1:
         # Overridden by the aio area, which counts the operations still inside librbd.
         return 0
@@ -141,6 +148,7 @@ cdef class _ImageBase:
         """
         if self.closed:
             return
+        self._refuse_close_from_own_callback()
         self.closed = True
         self._wait_for_calls_in_flight()   # includes aio submissions still inside their librbd call
         self._wait_for_aio()

@@ -419,6 +419,8 @@ cdef int diff_iterate_callback(uint64_t offset, size_t length, int exists, void 
     cdef int code = 0
     if callback.stop_code != 0:
         return callback.stop_code
+    global callback_depth
+    callback_depth += 1
     try:
         result = callback.func(offset, length, exists != 0)
         if result is not None:
@@ -427,6 +429,8 @@ cdef int diff_iterate_callback(uint64_t offset, size_t length, int exists, void 
         callback.error = exc
         callback.stop_code = -C_ECANCELED
         return callback.stop_code
+    finally:
+        callback_depth -= 1
     if code < 0:
         callback.stop_code = code
     return code
