@@ -7,6 +7,7 @@ Only upstream's API is used, except readinto (used when the module has it; upstr
 CPU is this process's user+system time (all threads, librbd's included) during the timed loop.
 """
 import argparse
+import asyncio
 import json
 import random
 import resource
@@ -19,6 +20,16 @@ import rbd
 
 K4 = 4096
 M4 = 4 << 20
+
+
+class BenchImage:
+    """The open Image, plus what the asyncio workloads need to open their own AsyncImage of it."""
+
+    def __init__(self, image, ioctx, name):
+        self.image, self.ioctx_for_bench, self.name_for_bench = image, ioctx, name
+
+    def __getattr__(self, attr):
+        return getattr(self.image, attr)
 
 
 def cpu_seconds():
@@ -66,6 +77,10 @@ def run(image, workload, seconds, size):
         if not hasattr(image, "aio_read"):
             raise NotImplementedError("this build has no aio_read/aio_write")
         return aio_loop(image, workload, seconds, size), K4
+    if workload in ("rand_write_4k_qd32_asyncio", "rand_read_4k_qd32_asyncio"):
+        if not hasattr(rbd, "AsyncImage"):
+            raise NotImplementedError("this module has no asyncio layer")
+        return asyncio.run(asyncio_loop(image, workload, seconds, size)), K4
     if workload == "threads8_read_4k":
         counts = [0] * 8
 
@@ -117,6 +132,24 @@ def aio_loop(image, workload, seconds, size, depth=32):
     return submitted
 
 
+async def asyncio_loop(image, workload, seconds, size, depth=32):
+    """`depth` tasks each awaiting one 4 KiB operation at a time on an AsyncImage of the same image."""
+    data = b"\xa5" * K4
+    where = offsets(size, K4, False, seed=4)
+    deadline = time.perf_counter() + seconds
+    done = [0]
+    async with await rbd.AsyncImage.open(image.ioctx_for_bench, image.name_for_bench) as aimage:
+        async def task():
+            while time.perf_counter() < deadline:
+                if "write" in workload:
+                    await aimage.write(data, next(where))
+                else:
+                    await aimage.read(next(where), K4)
+                done[0] += 1
+        await asyncio.gather(*[task() for _ in range(depth)])
+    return done[0]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--conf", required=True)
@@ -131,7 +164,8 @@ def main():
     cluster.connect()
     result = {"module": rbd.__file__, "workload": args.workload}
     try:
-        with cluster.open_ioctx(args.pool) as ioctx, rbd.Image(ioctx, args.image) as image:
+        with cluster.open_ioctx(args.pool) as ioctx, rbd.Image(ioctx, args.image) as opened:
+            image = BenchImage(opened, ioctx, args.image)
             size = image.size()
             try:
                 cpu0, wall0 = cpu_seconds(), time.perf_counter()

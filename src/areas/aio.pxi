@@ -645,7 +645,7 @@ cdef class _AsyncOp:
     cdef Py_buffer view
     cdef bint has_view
     cdef Py_ssize_t length
-    cdef object what
+    cdef object what     # (format, args) of the error message: formatted only if the operation fails
 
     def __dealloc__(self):
         if self.has_view:
@@ -805,7 +805,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
             op.future = None
             if not future.cancelled():
                 if ret < 0:
-                    future.set_exception(make_ex(ret, "%s on image %s" % (op.what, self.name)))
+                    future.set_exception(make_ex(ret, "%s on image %s" % (op.what[0] % op.what[1], self.name)))
                 elif op.kind == ASYNC_READ:
                     data = op.buf
                     future.set_result(data if <Py_ssize_t>ret == len(data) else data[:ret])
@@ -836,7 +836,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
             if op.has_view:
                 PyBuffer_Release(&op.view)
                 op.has_view = False
-            raise make_ex(ret, "%s on image %s" % (op.what, self.name))
+            raise make_ex(ret, "%s on image %s" % (op.what[0] % op.what[1], self.name))
         Py_INCREF(op)   # released when harvested
         self.pending += 1
         return op.future
@@ -847,7 +847,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         cdef size_t c_length = length
         cdef int c_flags = fadvise_flags
         cdef rbd_image_t image = self._handle()
-        cdef _AsyncOp op = self._new_op(ASYNC_READ, "error reading %d~%d" % (offset, length))
+        cdef _AsyncOp op = self._new_op(ASYNC_READ, ("error reading %d~%d", (offset, length)))
         op.buf = PyBytes_FromStringAndSize(NULL, c_length)
         cdef char *c_buf = PyBytes_AS_STRING(op.buf)
         cdef rbd_completion_t c = op.comp
@@ -861,7 +861,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         cdef uint64_t c_offset = offset
         cdef int c_flags = fadvise_flags
         cdef rbd_image_t image = self._handle()
-        cdef _AsyncOp op = self._new_op(ASYNC_WRITE, "error writing at offset %d" % (offset,))
+        cdef _AsyncOp op = self._new_op(ASYNC_WRITE, ("error writing at offset %d", (offset,)))
         get_read_only_buffer(data, &op.view, "data")
         op.has_view = True
         op.length = op.view.len
@@ -878,7 +878,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
         cdef rbd_image_t image = self._handle()
-        cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, "error discarding %d~%d" % (offset, length))
+        cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, ("error discarding %d~%d", (offset, length)))
         cdef rbd_completion_t c = op.comp
         cdef int ret
         with nogil:
@@ -891,7 +891,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         cdef size_t c_length = length
         cdef int c_flags = zero_flags
         cdef rbd_image_t image = self._handle()
-        cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, "error zeroing %d~%d" % (offset, length))
+        cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, ("error zeroing %d~%d", (offset, length)))
         cdef rbd_completion_t c = op.comp
         cdef int ret
         with nogil:
@@ -901,7 +901,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
     def flush(self):
         """Awaitable: completes once earlier writes are persistent."""
         cdef rbd_image_t image = self._handle()
-        cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, "error flushing")
+        cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, ("error flushing", ()))
         cdef rbd_completion_t c = op.comp
         cdef int ret
         with nogil:
