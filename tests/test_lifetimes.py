@@ -168,3 +168,229 @@ def test_close_from_diff_iterate_callback_is_refused(ioctx, image_name):
     image.diff_iterate(0, image.size(), None, callback)
     assert refused
     image.close()
+
+
+IMAGE_ITERATORS_AFTER_CLOSE = r"""
+import sys, rados, rbd
+conf, pool, name = sys.argv[1:4]
+cluster = rados.Rados(conffile=conf)
+cluster.connect()
+ioctx = cluster.open_ioctx(pool)
+rbd.RBD().create(ioctx, name, 1 << 20, features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+image = rbd.Image(ioctx, name)
+image.create_snap("s")
+for i in range(40):  # more than one metadata chunk (32 pairs)
+    image.metadata_set("k%02d" % i, "v%d" % i)
+image.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE)
+iterators = dict(snaps=image.list_snaps(), owners=image.lock_get_owners(), watchers=image.watchers_list(),
+                 config=image.config_list(), children=image.list_children2(), descendants=image.list_descendants())
+metadata = image.metadata_list()
+metadata_chunks = image.metadata_list()
+image.close()
+# Iterators that fetched everything when created keep working from that data.
+assert [s["name"] for s in iterators["snaps"]] == ["s"]
+assert len(list(iterators["owners"])) == 1
+assert len(list(iterators["watchers"])) == 1
+assert any(c["name"] == "rbd_cache" for c in iterators["config"])
+assert list(iterators["children"]) == [] and list(iterators["descendants"]) == []
+# The paged metadata iterator yields its first (fetched) chunk, then needs the image: InvalidArgument.
+seen = []
+try:
+    for pair in metadata:
+        seen.append(pair)
+    raise AssertionError("iterated past the first chunk of a closed image")
+except rbd.InvalidArgument as exc:
+    assert "image is closed" in str(exc), exc
+assert seen == [("k%02d" % i, "v%d" % i) for i in range(32)], seen
+try:
+    metadata_chunks.get_next_chunk()
+    raise AssertionError("get_next_chunk on a closed image")
+except rbd.InvalidArgument as exc:
+    assert "image is closed" in str(exc), exc
+# Iterating again (a new pass) after all of that: still no crash.
+assert [s["name"] for s in iterators["snaps"]] == ["s"]
+del iterators, metadata, metadata_chunks
+image = rbd.Image(ioctx, name)
+image.remove_snap("s")
+image.close()
+rbd.RBD().remove(ioctx, name)
+print("ok")
+"""
+
+
+def test_image_iterators_after_close(ceph_conf, pool):
+    """Iterators obtained before Image.close() work from the data they fetched, or raise InvalidArgument."""
+    assert "ok" in run_child(IMAGE_ITERATORS_AFTER_CLOSE, ceph_conf, pool, unique_name())
+
+
+IOCTX_ITERATORS_AFTER_CLOSE = r"""
+import sys, rados, rbd
+conf, pool, name = sys.argv[1:4]
+cluster = rados.Rados(conffile=conf)
+cluster.connect()
+ioctx = cluster.open_ioctx(pool)
+RBD = rbd.RBD()
+RBD.create(ioctx, name, 1 << 20, features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+for i in range(40):  # more than one chunk (32 pairs)
+    RBD.pool_metadata_set(ioctx, "pk%02d" % i, "v")
+RBD.mirror_mode_set(ioctx, rbd.RBD_MIRROR_MODE_IMAGE)
+with rbd.Image(ioctx, name) as image:
+    image.mirror_image_enable(rbd.RBD_MIRROR_IMAGE_MODE_SNAPSHOT)
+group_name = name + "-group"
+RBD.group_create(ioctx, group_name)
+RBD.create(ioctx, name + "-trashed", 1 << 20)
+RBD.trash_move(ioctx, name + "-trashed")
+
+scratch = cluster.open_ioctx(pool)
+group = rbd.Group(scratch, group_name)
+pool_metadata, pool_metadata_chunks = RBD.pool_metadata_list(scratch), RBD.pool_metadata_list(scratch)
+statuses, infos = RBD.mirror_image_status_list(scratch), RBD.mirror_image_info_list(scratch)
+instance_ids = RBD.mirror_image_instance_id_list(scratch)
+images, config, trash = RBD.list2(scratch), RBD.config_list(scratch), RBD.trash_list(scratch)
+scratch.close()
+
+def closed(call):
+    try:
+        call()
+    except rbd.InvalidArgument as exc:
+        assert "closed" in str(exc), exc
+        return
+    raise AssertionError("no InvalidArgument from %r" % (call,))
+
+# Fully fetched iterators keep their data.
+assert name in [i["name"] for i in images]
+assert any(c["name"] == "rbd_cache" for c in config)
+trashed = [t for t in trash if t["name"] == name + "-trashed"]
+assert len(trashed) == 1
+# Paged iterators: the first page was fetched; the next one needs the ioctx.
+seen = []
+try:
+    for pair in pool_metadata:
+        seen.append(pair)
+    raise AssertionError("iterated past the first page with a closed ioctx")
+except rbd.InvalidArgument:
+    pass
+assert len(seen) == 32, seen
+closed(pool_metadata_chunks.get_next_chunk)
+assert [s["name"] for s in statuses] == [name]  # the only image with mirroring enabled
+assert [i["mode"] for _, i in infos] == [rbd.RBD_MIRROR_IMAGE_MODE_SNAPSHOT]
+list(instance_ids)
+closed(statuses.get_next_chunk)
+closed(infos.get_next_chunk)
+# A Group whose ioctx was closed: every method raises InvalidArgument.
+for call in (group.list_images, group.list_snaps, lambda: group.add_image(ioctx, name),
+             lambda: group.remove_image(ioctx, name), lambda: group.create_snap("s"),
+             lambda: group.remove_snap("s"), lambda: group.rename_snap("s", "t"),
+             lambda: group.rollback_to_snap("s")):
+    closed(call)
+del group, pool_metadata, pool_metadata_chunks, statuses, infos, instance_ids, images, config, trash
+RBD.group_remove(ioctx, group_name)
+RBD.trash_remove(ioctx, trashed[0]["id"])
+with rbd.Image(ioctx, name) as image:
+    image.mirror_image_disable(True)
+RBD.mirror_mode_set(ioctx, rbd.RBD_MIRROR_MODE_DISABLED)
+for i in range(40):
+    RBD.pool_metadata_remove(ioctx, "pk%02d" % i)
+RBD.remove(ioctx, name)
+print("ok")
+"""
+
+
+def test_ioctx_iterators_and_group_after_ioctx_close(ceph_conf, pool):
+    """Paged RBD iterators and Group after their ioctx closed: cached data or InvalidArgument, never a crash.
+
+    (python3-rbd 16.2.15 crashes on PoolMetadataIterator.get_next_chunk() after the ioctx closed.)
+    """
+    assert "ok" in run_child(IOCTX_ITERATORS_AFTER_CLOSE, ceph_conf, pool, unique_name())
+
+
+COMPLETIONS_AFTER_CLOSE = r"""
+import sys, threading, rados, rbd
+conf, pool, name = sys.argv[1:4]
+cluster = rados.Rados(conffile=conf)
+cluster.connect()
+ioctx = cluster.open_ioctx(pool)
+rbd.RBD().create(ioctx, name, 4 << 20)
+image = rbd.Image(ioctx, name)
+calls = []
+payload = bytearray(b"landed!" * 1000)
+write = image.aio_write(payload, 4096, lambda c: calls.append(("write", c.get_return_value())))
+# While librbd holds the bytearray's buffer, it cannot be resized.
+try:
+    payload.extend(b"more")
+except BufferError:
+    pass
+else:
+    if not write.is_complete():
+        raise AssertionError("bytearray resized while an aio_write used it")
+image.write(b"before!", 0)
+read = image.aio_read(0, 7, lambda c, data: calls.append(("read", c.get_return_value(), data)))
+expected = bytes(payload[:7000])
+del payload
+image.close()   # waits for both operations and their callbacks
+assert write.is_complete() and read.is_complete()
+assert write.get_return_value() == 0, write.get_return_value()
+assert read.get_return_value() == 7
+write.wait_for_complete_and_cb()
+read.wait_for_complete_and_cb()
+assert sorted(calls) == [("read", 7, b"before!"), ("write", 0)], calls
+del write, read
+with rbd.Image(ioctx, name, read_only=True) as image:
+    assert image.read(4096, 7000) == expected
+rbd.RBD().remove(ioctx, name)
+print("ok")
+"""
+
+
+def test_completions_after_image_close(ceph_conf, pool):
+    """Completions of a closed image answer is_complete/get_return_value/wait_for_complete_and_cb; an aio_write
+    from a bytearray dropped before close() landed."""
+    assert "ok" in run_child(COMPLETIONS_AFTER_CLOSE, ceph_conf, pool, unique_name())
+
+
+# Methods that work on a closed image: close() does nothing the second time.
+CLOSED_IMAGE_OK = {"close"}
+
+
+def plausible_arguments(method_name, ioctx):
+    import inspect
+    values = dict(
+        allow_shrink=True, buffer=bytearray(16), buffers=[bytearray(4)], cipher_alg=rbd.RBD_ENCRYPTION_ALGORITHM_AES256,
+        client="client.1", cmp_data=b"a", cookie="cookie", data=b"a", dest_ioctx=ioctx, dest_name="copy",
+        dstname="b", enabled=True, features=rbd.RBD_FEATURE_EXCLUSIVE_LOCK, flags=0, force=False,
+        format=rbd.RBD_ENCRYPTION_FORMAT_LUKS1, from_snapshot=None, iterate_cb=lambda *a: 0, key="key",
+        length=1, limit=5, lock_mode=rbd.RBD_LOCK_MODE_EXCLUSIVE, lock_owner="owner", name="snap", offset=0,
+        oncomplete=lambda *a: None, passphrase="passphrase", size=MiB, snap_id=4, snap_name="snap",
+        sparse_size=4096, srcname="a", tag="tag", value="value")
+    if method_name == "writev":
+        values["buffers"] = [b"a"]
+    signature = inspect.signature(getattr(rbd.Image, method_name))
+    return {p.name: values[p.name] for p in signature.parameters.values()
+            if p.name != "self" and p.default is p.empty}
+
+
+PUBLIC_IMAGE_METHODS = sorted(n for n in dir(rbd.Image) if not n.startswith("_") and callable(getattr(rbd.Image, n)))
+
+
+def test_public_image_method_list_is_complete():
+    assert len(PUBLIC_IMAGE_METHODS) >= 100
+    assert {"read", "write", "aio_write", "metadata_list", "list_snaps", "require_not_closed"} <= set(
+        PUBLIC_IMAGE_METHODS)
+
+
+@pytest.mark.parametrize("method_name", PUBLIC_IMAGE_METHODS)
+def test_every_method_on_a_closed_image(ioctx, image_name, method_name):
+    """Every public Image method but close() raises InvalidArgument("image is closed") once the image is closed."""
+    image = rbd.Image(ioctx, image_name)
+    image.close()
+    kwargs = plausible_arguments(method_name, ioctx)
+    method = getattr(image, method_name)
+    if method_name in CLOSED_IMAGE_OK:
+        assert method(**kwargs) is None
+        return
+    with pytest.raises(rbd.InvalidArgument, match="image is closed"):
+        method(**kwargs)
+    # The dunder helpers that need no open image still work.
+    assert image_name in repr(image)
+    with image as same:
+        assert same is image
