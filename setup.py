@@ -64,6 +64,7 @@ def extensions():
         compiler_directives={
             "language_level": 3,
             "binding": True,
+            "auto_pickle": False,  # iterators and handles are not picklable (no made-up state via unpickling)
         },
     )
 

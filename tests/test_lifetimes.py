@@ -394,3 +394,12 @@ def test_every_method_on_a_closed_image(ioctx, image_name, method_name):
     assert image_name in repr(image)
     with image as same:
         assert same is image
+
+
+def test_handles_and_iterators_do_not_pickle(ioctx, image):
+    """Unpickling must not be a way to build an iterator or handle with made-up state."""
+    import pickle
+    for obj in (image, image.list_snaps(), rbd.RBD().list2(ioctx), image.aio_flush(None)):
+        with pytest.raises(TypeError):
+            pickle.dumps(obj)
+    assert not [name for name in dir(rbd) if name.startswith("__pyx_unpickle")]
