@@ -84,7 +84,7 @@ class Soak:
 
     def op(self, i):
         rbd, image, rng = self.rbd, self.image, self.rng
-        if i % 2500 == 2499:  # snapshot create/remove is slow (tens of ms): occasionally only
+        if self.snapshots and i % 2500 == 2499:  # snapshot create/remove is slow (tens of ms): occasionally only
             self.snapshot()
             return
         kind = rng.randrange(100)
@@ -198,6 +198,8 @@ def main():
     parser.add_argument("--max-rss-growth-kib", type=int, default=1024)
     parser.add_argument("--max-rbd-growth-bytes", type=int, default=16384)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-snapshots", action="store_true",
+                        help="leave out snapshot create/remove (each removal grows the OSD map every client keeps)")
     args = parser.parse_args()
 
     import rados
@@ -219,6 +221,7 @@ def main():
     name = "soak-image"
     rbd.RBD().create(ioctx, name, 8 * MiB, order=20)
     soak = Soak(rbd, ioctx, name, random.Random(args.seed))
+    soak.snapshots = not args.no_snapshots
 
     warmup = max(1, int(args.ops * args.warmup_fraction))
     progress_every = max(1, args.ops // 20)
