@@ -23,8 +23,11 @@ import rados
 import rbd
 
 CONF, POOL, SECONDS, SEED = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
-CALL_DEADLINE = 30.0
-TRACE = bool(os.environ.get("RBD_CAMPAIGN_TRACE"))  # print each call before making it (to find a crash)  # seconds one call may take before the watchdog declares a hang
+CALL_DEADLINE = 30.0  # seconds one call may take before the watchdog declares a hang
+TRACE = bool(os.environ.get("RBD_CAMPAIGN_TRACE"))  # print each call (with its index) before making it
+# To minimise a failing run: a file of call indices (one per line); the other calls are generated (so the random
+# sequence stays the same) but not made.
+ONLY = os.environ.get("RBD_CAMPAIGN_ONLY")
 
 DOCUMENTED = (rbd.Error, TypeError, ValueError, OverflowError, KeyError, MemoryError, UnicodeError,
               io.UnsupportedOperation)
@@ -56,13 +59,19 @@ class World:
         self.group = None
 
     def ensure(self):
-        if self.name not in self.rbd.list(self.ioctx):
+        # Create-and-ignore-"exists" rather than looking the names up in list()/group_list(): the campaign creates
+        # images and groups with non-UTF-8 names, which those (like upstream's) refuse to decode.
+        try:
             self.rbd.create(self.ioctx, self.name, 1 << 20)
+        except rbd.ImageExists:
+            pass
         if self.image is None or self.image.closed_flag():
             self.image = Handle(rbd.Image(self.ioctx, self.name))
         if hasattr(rbd, "Group"):
-            if "campaign-group" not in self.rbd.group_list(self.ioctx):
+            try:
                 self.rbd.group_create(self.ioctx, "campaign-group")
+            except rbd.ObjectExists:
+                pass
             self.group = rbd.Group(self.ioctx, "campaign-group")
 
     def good_value(self, param):
@@ -166,15 +175,23 @@ def main():
     threading.Thread(target=watchdog, daemon=True).start()
     deadline = time.monotonic() + SECONDS
     calls = 0
-    while time.monotonic() < deadline:
+    only = None
+    if ONLY:
+        with open(ONLY) as f:
+            only = {int(line) for line in f if line.strip()}
+    index = -1
+    while time.monotonic() < deadline if only is None else index < max(only, default=-1):
+        index += 1
         world.ensure()
         label, method = rng.choice(targets(world))
         args = arguments(rng, world, method)
+        if only is not None and index not in only:
+            continue
         current["call"] = "%s%r" % (label, tuple(args))[:300]
         current["since"] = time.monotonic()
         recent.append(current["call"])
         if TRACE:
-            print("CALL", current["call"], file=sys.stderr, flush=True)
+            print("CALL", index, current["call"], file=sys.stderr, flush=True)
         try:
             result = method(*args)
             if isinstance(result, collections.abc.Iterator) or hasattr(result, "__iter__") and \
