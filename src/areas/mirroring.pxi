@@ -101,9 +101,16 @@ cdef class _ImageMirroring(_ImageEncryption):
             raise make_ex(ret, "error enabling mirroring for image %s" % (self.name,))
 
     def mirror_image_disable(self, force):
-        """Disable mirroring of this image; `force` also disables it on a non-primary image."""
+        """Disable mirroring of this image; `force` also disables it on a non-primary image.
+
+        Waits first for this handle's operations in flight: an aio_flush/aio_write still trying to take the
+        exclusive lock of a non-primary journaled image holds its journal open, and librbd then aborts the
+        process in the forced disable (see docs/reliability.md).
+        """
         cdef c_bool c_force = bool(force)
         cdef int ret
+        self._wait_for_calls_in_flight()
+        self._wait_for_aio()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_disable(image, c_force)
