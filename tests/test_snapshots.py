@@ -596,3 +596,9 @@ def test_signatures_and_docstrings():
         method = getattr(rbd.Image, name)
         assert str(inspect.signature(method)) == signature, name
         assert method.__doc__ and method.__doc__.strip(), name
+
+
+def test_snap_iterator_refuses_none():
+    # SnapIterator(None) used to dereference the missing image (segfault)
+    with pytest.raises(TypeError):
+        rbd.SnapIterator(None)

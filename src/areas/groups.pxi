@@ -213,7 +213,7 @@ cdef class GroupImageIterator:
     cdef Group group
     cdef list entries
 
-    def __init__(self, Group group):
+    def __init__(self, Group group not None):
         cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
         self.group = group
         cdef const char *c_group = group.name
@@ -257,7 +257,7 @@ cdef class GroupSnapIterator:
     cdef Group group
     cdef list entries
 
-    def __init__(self, Group group):
+    def __init__(self, Group group not None):
         cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
         self.group = group
         cdef const char *c_group = group.name

@@ -409,7 +409,7 @@ cdef class SnapIterator:
     cdef object image
     cdef list entries
 
-    def __init__(self, _ImageSnapshots image):
+    def __init__(self, _ImageSnapshots image not None):
         self.image = image
         self.entries = []
         for snap_id, size, name in _list_snapshots(image):
