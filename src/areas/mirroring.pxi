@@ -84,6 +84,18 @@ cdef size_t mirror_page_size(object max_read) except 0:
 
 cdef class _ImageMirroring(_ImageEncryption):
 
+    cdef int _settle(self) except -1:
+        """Wait for this handle's calls and aio still in flight before changing its mirroring state.
+
+        Each write or flush of a journaled image that is not primary makes librbd try (and fail) to take the
+        exclusive lock, opening the journal meanwhile; a mirroring state change racing with that attempt
+        makes librbd abort the process (DisableRequest.cc:132, PostAcquireRequest.cc:332, DisabledPolicy.h:24;
+        python3-rbd crashes the same way). See docs/reliability.md.
+        """
+        self._wait_for_calls_in_flight()
+        self._wait_for_aio()
+        return 0
+
     def mirror_image_enable(self, mode=RBD_MIRROR_IMAGE_MODE_JOURNAL):
         """Enable mirroring of this image in `mode` (RBD_MIRROR_IMAGE_MODE_JOURNAL or _SNAPSHOT).
 
@@ -93,6 +105,7 @@ cdef class _ImageMirroring(_ImageEncryption):
         """
         cdef rbd_mirror_image_mode_t c_mode = mode
         cdef int ret
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_enable2(image, c_mode)
@@ -103,14 +116,11 @@ cdef class _ImageMirroring(_ImageEncryption):
     def mirror_image_disable(self, force):
         """Disable mirroring of this image; `force` also disables it on a non-primary image.
 
-        Waits first for this handle's operations in flight: an aio_flush/aio_write still trying to take the
-        exclusive lock of a non-primary journaled image holds its journal open, and librbd then aborts the
-        process in the forced disable (see docs/reliability.md).
+        Waits first for this handle's operations in flight (see `_settle`).
         """
         cdef c_bool c_force = bool(force)
         cdef int ret
-        self._wait_for_calls_in_flight()
-        self._wait_for_aio()
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_disable(image, c_force)
@@ -125,6 +135,7 @@ cdef class _ImageMirroring(_ImageEncryption):
         """
         cdef c_bool c_force = bool(force)
         cdef int ret
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_promote(image, c_force)
@@ -135,6 +146,7 @@ cdef class _ImageMirroring(_ImageEncryption):
     def mirror_image_demote(self):
         """Make this primary mirrored image non-primary (read-only). Not primary: InvalidArgument."""
         cdef int ret
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_demote(image)
@@ -145,6 +157,7 @@ cdef class _ImageMirroring(_ImageEncryption):
     def mirror_image_resync(self):
         """Flag this non-primary image for a full resync from the primary (primary: InvalidArgument)."""
         cdef int ret
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_resync(image)
