@@ -84,18 +84,6 @@ cdef size_t mirror_page_size(object max_read) except 0:
 
 cdef class _ImageMirroring(_ImageEncryption):
 
-    cdef int _settle(self) except -1:
-        """Wait for this handle's calls and aio still in flight before changing its mirroring state.
-
-        Each write or flush of a journaled image that is not primary makes librbd try (and fail) to take the
-        exclusive lock, opening the journal meanwhile; a mirroring state change racing with that attempt
-        makes librbd abort the process (DisableRequest.cc:132, PostAcquireRequest.cc:332, DisabledPolicy.h:24;
-        python3-rbd crashes the same way). See docs/reliability.md.
-        """
-        self._wait_for_calls_in_flight()
-        self._wait_for_aio()
-        return 0
-
     def mirror_image_enable(self, mode=RBD_MIRROR_IMAGE_MODE_JOURNAL):
         """Enable mirroring of this image in `mode` (RBD_MIRROR_IMAGE_MODE_JOURNAL or _SNAPSHOT).
 
