@@ -7,6 +7,7 @@ of compiler errors.
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 
 from setuptools import Extension, setup
@@ -62,12 +63,12 @@ def extensions():
         include_path=["src"],
         compiler_directives={
             "language_level": 3,
-            "embedsignature": True,
             "binding": True,
         },
     )
 
 
+SITE_PACKAGES = os.path.relpath(sysconfig.get_path("purelib"), sys.prefix)
 check_native_dependencies()
 setup(
     name="rbd",
@@ -78,6 +79,9 @@ setup(
     license="LGPL-2.1-or-later",
     python_requires=">=3.9",
     ext_modules=extensions(),
-    data_files=[],
+    # Type stubs: beside the extension module (editors read that), and as the PEP 561 stub-only package
+    # `rbd-stubs` (mypy reads that: a top-level module cannot carry a py.typed marker).
+    data_files=[(SITE_PACKAGES, ["src/rbd.pyi"]),
+                (os.path.join(SITE_PACKAGES, "rbd-stubs"), ["src/rbd-stubs/__init__.pyi"])],
     zip_safe=False,
 )

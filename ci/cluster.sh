@@ -625,10 +625,13 @@ recreate_lost_pgs() { # ID "PGS THE STORE STILL HAS"
         log "warning: could not fetch the osdmap; lost PGs of osd.$id not recreated"
         return 0
     fi
-    # --test-map-pgs-dump prints "PGID [UP SET] PRIMARY" for every PG.
+    # --test-map-pgs-dump prints "PGID [UP SET] PRIMARY" for every PG.  Only a
+    # PG mapped to this OSD alone is lost: one with other replicas (size >= 2
+    # pools) recovers from them, and force-creating it would reset its history
+    # (the OSD then aborts in peering: "past_interval start interval mismatch").
     lost=$(osdmaptool "$map" --test-map-pgs-dump 2>/dev/null |
            awk -v id="$id" -v have="$have" \
-               '$1 ~ /^[0-9]+\.[0-9a-f]+$/ && $3 == id && index(have, " " $1 " ") == 0 {print $1}')
+               '$1 ~ /^[0-9]+\.[0-9a-f]+$/ && $2 == "[" id "]" && index(have, " " $1 " ") == 0 {print $1}')
     rm -f "$map"
     [[ -n "$lost" ]] || return 0
     log "osd.$id died uncleanly; recreating its lost PGs (their objects are gone): $(echo $lost)"

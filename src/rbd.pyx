@@ -1,4 +1,4 @@
-# cython: language_level=3, embedsignature=True, binding=True
+# cython: language_level=3, binding=True
 """Python binding to librbd, Ceph's block device library: a drop-in replacement for Ceph's own `rbd` module.
 
 `RBD` works on a pool (create, list, remove, clone, trash, groups, mirroring, ...), `Image` on one image (I/O,
@@ -79,6 +79,7 @@ def requires_not_closed(f):
 
 cdef class Image(_ImageAio):
     """Image(ioctx, name=None, snapshot=None, read_only=False, image_id=None, _oncomplete=None)
+--
 
     An open RBD image: I/O, snapshots, clones, locks, metadata, mirroring. Open it by `name` or by `image_id`,
     optionally at `snapshot` (then read-only), and close it with `close()` or a `with` block. Every method of a

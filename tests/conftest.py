@@ -63,10 +63,12 @@ def ceph_conf():
 
 def connect(conffile, **kwargs):
     cluster = rados.Rados(conffile=conffile, **kwargs)
+    # python3-rados ignores connect(timeout=...); this bounds the wait for an unreachable monitor instead.
+    cluster.conf_set("client_mount_timeout", "60")
     features = suite_features()
     if features is not None:
         cluster.conf_set("rbd_default_features", str(features))
-    cluster.connect(timeout=60)
+    cluster.connect()
     return cluster
 
 

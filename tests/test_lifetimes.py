@@ -128,3 +128,43 @@ def test_reopen_many_times(ioctx, image_name):
             image.write(b"again", 0)
     with rbd.Image(ioctx, image_name, read_only=True) as image:
         assert image.read(0, 5) == b"again"
+
+
+def test_close_from_inside_own_progress_callback_is_refused(ioctx):
+    """Closing an image from a callback of a call still running on it would wait for that call forever."""
+    name = unique_name()
+    rbd.RBD().create(ioctx, name, 4 * MiB, order=20)
+    image = rbd.Image(ioctx, name)
+    image.write(b"x" * (4 * MiB), 0)
+    image.create_snap("before")
+    refused = []
+
+    def close_from_callback(offset, total):
+        try:
+            image.close()
+        except rbd.ImageBusy as exc:
+            refused.append(exc.errno)
+        return 0
+
+    worker = threading.Thread(target=image.rollback_to_snap, args=("before", close_from_callback))
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "close() from the callback hung"
+    assert refused and set(refused) == {16}
+    image.size()  # still open
+    image.close()
+
+
+def test_close_from_diff_iterate_callback_is_refused(ioctx, image_name):
+    image = rbd.Image(ioctx, image_name)
+    image.write(b"d" * 4096, 0)
+    refused = []
+
+    def callback(offset, length, exists):
+        with pytest.raises(rbd.ImageBusy):
+            image.close()
+        refused.append(offset)
+
+    image.diff_iterate(0, image.size(), None, callback)
+    assert refused
+    image.close()

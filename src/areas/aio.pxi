@@ -167,7 +167,10 @@ cdef void _dispatch_one(aio_node *node) noexcept:
 
 
 cdef class Completion:
-    """The handle of one asynchronous operation; passed to its `oncomplete` callback.
+    """Completion()
+--
+
+The handle of one asynchronous operation; passed to its `oncomplete` callback.
 
     Created by the `aio_*` methods, not by users. It stays alive until librbd finished the operation and the
     callback ran, whether or not the caller keeps a reference to it.
@@ -517,6 +520,7 @@ cdef class _ImageAio(_ImageMigration):
             raise InvalidArgument("image is closed")
         if oncomplete is not None and not callable(oncomplete):
             raise TypeError("oncomplete must be callable or None, not %s" % type(oncomplete).__name__)
+        self._refuse_close_from_own_callback()
         self.closed = True
         # librbd must not close the image under operations still in flight (seen: a crash when an
         # aio_mirror_image_get_info was pending), so wait for them first, as close() does.
@@ -655,7 +659,10 @@ cdef class _AsyncOp:
 
 @cython.no_gc_clear  # __dealloc__ needs `cluster` to decide whether rbd_close is still safe
 cdef class AsyncImage:
-    """An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async with await ...open(...)`.
+    """AsyncImage()
+--
+
+An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async with await ...open(...)`.
 
     `read`, `write`, `discard`, `write_zeroes` and `flush` return awaitables (asyncio Futures) resolved on the
     event loop thread from librbd's event notification; no librbd thread runs Python. Cancelling an awaiting task

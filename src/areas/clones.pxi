@@ -61,7 +61,7 @@ cdef class _ImageClones(_ImageSnapshots):
         `on_progress(offset, total)` is called as objects are copied; a non-zero return value or an exception
         cancels the flatten (OperationCanceled, or the exception itself); the clone keeps its parent.
         """
-        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
         cdef int ret
@@ -96,7 +96,7 @@ cdef class _ImageClones(_ImageSnapshots):
         cdef rados_ioctx_t io = ioctx_handle(dest_ioctx)
         cdef bytes name_bytes = cstr(dest_name, "dest_name")
         cdef const char *c_name = name_bytes
-        cdef ImageOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
+        cdef _ImageOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
                                                         stripe_count=stripe_count, data_pool=data_pool)
         cdef rbd_image_options_t c_options = options.handle
         cdef int ret
@@ -118,7 +118,7 @@ cdef class _ImageClones(_ImageSnapshots):
         cdef rados_ioctx_t io = ioctx_handle(dest_ioctx)
         cdef bytes name_bytes = cstr(dest_name, "dest_name")
         cdef const char *c_name = name_bytes
-        cdef ImageOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
+        cdef _ImageOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
                                                         stripe_count=stripe_count, data_pool=data_pool,
                                                         clone_format=clone_format, flatten=flatten)
         cdef rbd_image_options_t c_options = options.handle
@@ -163,7 +163,7 @@ class _RBDClones:
         cdef const char *c_p_name = p_name_bytes
         cdef const char *c_p_snap = p_snap_bytes
         cdef const char *c_c_name = c_name_bytes
-        cdef ImageOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
+        cdef _ImageOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
                                                         stripe_count=stripe_count, data_pool=data_pool,
                                                         clone_format=clone_format)
         cdef rbd_image_options_t c_options = options.handle
@@ -175,7 +175,10 @@ class _RBDClones:
 
 
 cdef class ChildIterator:
-    """Iterates over an image's clones as dicts {'pool', 'pool_namespace', 'image', 'id', 'trash'}; with
+    """ChildIterator(image, descendants=False)
+--
+
+Iterates over an image's clones as dicts {'pool', 'pool_namespace', 'image', 'id', 'trash'}; with
     `descendants` true, over their clones too, recursively. The list is read when the iterator is created."""
     cdef object image
     cdef list entries

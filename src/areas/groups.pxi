@@ -78,6 +78,7 @@ class _RBDGroups:
 
 cdef class Group:
     """Group(ioctx, name)
+--
 
     A group of images in the pool (and namespace) of `ioctx`. Creating the object does not check that the group
     exists; the calls do (ObjectNotFound). It keeps `ioctx` alive. Usable as a context manager (nothing to close).
@@ -192,7 +193,7 @@ cdef class Group:
         cdef bytes snap_bytes = cstr(name, "name")
         cdef const char *c_group = self.name
         cdef const char *c_snap = snap_bytes
-        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
         cdef int ret
@@ -206,6 +207,7 @@ cdef class Group:
 
 cdef class GroupImageIterator:
     """GroupImageIterator(group)
+--
 
     Iterates over {'name', 'pool', 'state'} dicts, one per image of `group` (state: RBD_GROUP_IMAGE_STATE_*);
     the list is fetched when the iterator is created.
@@ -250,6 +252,7 @@ cdef class GroupImageIterator:
 
 cdef class GroupSnapIterator:
     """GroupSnapIterator(group)
+--
 
     Iterates over {'name', 'state'} dicts, one per snapshot of `group` (state: RBD_GROUP_SNAP_STATE_*); the list
     is fetched when the iterator is created.

@@ -107,6 +107,13 @@ cdef class _ImageBase:
     cdef inline void _end_call(self) noexcept:
         self.in_flight -= 1
 
+    cdef int _refuse_close_from_own_callback(self) except -1:
+        # A progress or diff_iterate callback runs while its call is in flight: waiting for that call would hang.
+        if callback_depth > 0 and self.in_flight > 0:
+            raise ImageBusy("cannot close image %s from inside a callback while a call on it is running"
+                            % (self.name,), errno=C_EBUSY)
+        return 0
+
     cdef int _wait_for_aio(self) except -1:
         # Overridden by the aio area, which counts the operations still inside librbd.
         return 0
@@ -155,6 +162,7 @@ cdef class _ImageBase:
         """
         if self.closed:
             return
+        self._refuse_close_from_own_callback()
         self.closed = True
         self._wait_for_calls_in_flight()   # includes aio submissions still inside their librbd call
         self._wait_for_aio()
@@ -350,7 +358,7 @@ cdef class _ImageBase:
 
     def rebuild_object_map(self, on_progress=None):
         """Rebuild the object map (needs the object-map feature); `on_progress(offset, total)` may cancel."""
-        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
         cdef rbd_image_t image = self._begin_call()
@@ -416,7 +424,7 @@ class _RBDImages:
         cdef uint64_t c_size = size
         cdef int c_order = 0
         cdef int ret
-        cdef ImageOptions options
+        cdef _ImageOptions options
         if old_format:
             if features or stripe_unit or stripe_count or data_pool is not None:
                 raise InvalidArgument("format 1 images do not support feature masks, non-default striping, "
@@ -439,7 +447,7 @@ class _RBDImages:
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
         cdef int ret
-        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
         with nogil:
@@ -499,7 +507,10 @@ class _RBDImages:
 
 
 cdef class ImageIterator:
-    """Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched when created."""
+    """ImageIterator(ioctx)
+--
+
+Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched when created."""
     cdef list entries
 
     def __init__(self, ioctx):

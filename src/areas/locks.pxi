@@ -1,6 +1,323 @@
 # Locks and watchers: exclusive lock (managed), advisory locks, LockOwnerIterator, WatcherIterator.
+#
+# The managed exclusive lock (lock_acquire/lock_release/lock_get_owners/lock_break) needs the exclusive-lock
+# feature; the advisory locks (lock_exclusive/lock_shared/unlock/break_lock/list_lockers) are plain cls_lock
+# locks on the image header that librbd does not enforce.
+
+
+cdef class _OutBuffers:
+    """Up to four growable char buffers for one librbd call that fills several strings at once.
+
+    Such calls (rbd_list_lockers, rbd_metadata_list, rbd_pool_metadata_list) answer -ERANGE and write the sizes they
+    need into the size arguments: `prepare()` before each call, `grow()` after an -ERANGE. The buffers are freed
+    with the object (also metadata.pxi uses this class).
+    """
+    cdef char *bufs[4]
+    cdef size_t sizes[4]      # in/out size arguments of the librbd call
+    cdef size_t capacity[4]   # what is allocated
+    cdef int count
+
+    def __cinit__(self, int count, size_t initial):
+        if count < 1 or count > 4:
+            raise ValueError("_OutBuffers holds 1 to 4 buffers, not %d" % count)
+        self.count = count
+        cdef int i
+        for i in range(4):
+            self.bufs[i] = NULL
+            self.capacity[i] = 0
+            self.sizes[i] = max(initial, <size_t>8)
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(4):
+            free(self.bufs[i])
+            self.bufs[i] = NULL
+
+    cdef int prepare(self) except -1:
+        """(Re)allocate every buffer to its wanted size, zero it, and set the size arguments to the capacity."""
+        cdef int i
+        cdef char *grown
+        for i in range(self.count):
+            if self.sizes[i] > MAX_FILL_SIZE:
+                raise MemoryError("librbd asked for a %d byte buffer" % self.sizes[i])
+            if self.sizes[i] > self.capacity[i] or self.bufs[i] == NULL:
+                grown = <char *>realloc(self.bufs[i], self.sizes[i])
+                if grown == NULL:
+                    raise MemoryError("cannot allocate %d bytes" % self.sizes[i])
+                self.bufs[i] = grown
+                self.capacity[i] = self.sizes[i]
+            memset(self.bufs[i], 0, self.capacity[i])
+            self.sizes[i] = self.capacity[i]
+        return 0
+
+    cdef int grow(self) except -1:
+        """After -ERANGE: take the sizes librbd asked for; if it asked for nothing bigger, double every buffer."""
+        cdef int i
+        cdef bint asked_more = False
+        for i in range(self.count):
+            if self.sizes[i] > self.capacity[i]:
+                asked_more = True
+        for i in range(self.count):
+            if not asked_more:
+                self.sizes[i] = self.capacity[i] * 2
+            elif self.sizes[i] < self.capacity[i]:
+                self.sizes[i] = self.capacity[i]
+        return 0
+
+    cdef list strings(self, int i, size_t length):
+        """The NUL-terminated strings in the first `length` bytes of buffer `i`, decoded; empty strings kept."""
+        if length == 0 or self.bufs[i] == NULL:
+            return []
+        length = min(length, self.capacity[i])
+        cdef bytes raw = self.bufs[i][:length]
+        if raw.endswith(b"\0"):
+            raw = raw[:-1]
+        return [item.decode("utf-8") for item in raw.split(b"\0")]
+
 
 cdef class _ImageLocks(_ImageClones):
-    pass
+
+    def is_exclusive_lock_owner(self):
+        """True if this image handle holds the exclusive lock (needs the exclusive-lock feature to be True)."""
+        cdef int owner = 0
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_is_exclusive_lock_owner(image, &owner)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting lock status for image %s" % (self.name,))
+        return owner == 1
+
+    def lock_acquire(self, lock_mode):
+        """Take the exclusive lock (`lock_mode` RBD_LOCK_MODE_EXCLUSIVE) and keep it: other clients' requests for
+        it are refused (their writes get ReadOnlyImage) until `lock_release()` or `lock_break()`.
+
+        Needs the exclusive-lock feature (else InvalidArgument); RBD_LOCK_MODE_SHARED is OperationNotSupported.
+        """
+        cdef rbd_lock_mode_t c_mode = lock_mode
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_lock_acquire(image, c_mode)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error acquiring lock on image %s" % (self.name,))
+
+    def lock_release(self):
+        """Release the exclusive lock taken with `lock_acquire()` (InvalidArgument if it is not held)."""
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_lock_release(image)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error releasing lock on image %s" % (self.name,))
+
+    def lock_get_owners(self):
+        """A LockOwnerIterator of {'mode': RBD_LOCK_MODE_*, 'owner': client address} for the exclusive lock's
+        current owners (empty when nobody holds it)."""
+        return LockOwnerIterator(self)
+
+    def lock_break(self, lock_mode, lock_owner):
+        """Break the exclusive lock held by `lock_owner` (an 'owner' from `lock_get_owners()`); by default librbd
+        also blocklists that client. ImageBusy if `lock_owner` does not hold it."""
+        cdef rbd_lock_mode_t c_mode = lock_mode
+        cdef bytes owner_bytes = cstr(lock_owner, "lock_owner")
+        cdef const char *c_owner = owner_bytes
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_lock_break(image, c_mode, c_owner)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error breaking lock on image %s" % (self.name,))
+
+    def lock_exclusive(self, cookie):
+        """Take the advisory exclusive lock named `cookie`.
+
+        ImageExists if this client already holds it, ImageBusy if another lock is held.
+        """
+        cdef bytes cookie_bytes = cstr(cookie, "cookie")
+        cdef const char *c_cookie = cookie_bytes
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_lock_exclusive(image, c_cookie)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error acquiring exclusive lock on image %s" % (self.name,))
+
+    def lock_shared(self, cookie, tag):
+        """Take an advisory shared lock named `cookie`; every shared holder must use the same `tag`.
+
+        ImageExists if this client already holds it, ImageBusy if an exclusive lock or another tag is in the way.
+        """
+        cdef bytes cookie_bytes = cstr(cookie, "cookie")
+        cdef bytes tag_bytes = cstr(tag, "tag")
+        cdef const char *c_cookie = cookie_bytes
+        cdef const char *c_tag = tag_bytes
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_lock_shared(image, c_cookie, c_tag)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error acquiring shared lock on image %s" % (self.name,))
+
+    def unlock(self, cookie):
+        """Release this client's advisory lock `cookie` (ImageNotFound if it holds none by that name)."""
+        cdef bytes cookie_bytes = cstr(cookie, "cookie")
+        cdef const char *c_cookie = cookie_bytes
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_unlock(image, c_cookie)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error unlocking image %s" % (self.name,))
+
+    def break_lock(self, client, cookie):
+        """Release the advisory lock `cookie` held by another `client` (e.g. 'client.4154', from
+        `list_lockers()`); librbd blocklists that client. ImageNotFound if there is no such lock."""
+        cdef bytes client_bytes = cstr(client, "client")
+        cdef bytes cookie_bytes = cstr(cookie, "cookie")
+        cdef const char *c_client = client_bytes
+        cdef const char *c_cookie = cookie_bytes
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_break_lock(image, c_client, c_cookie)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error breaking lock %s of %s on image %s" % (cookie, client, self.name))
+
+    def list_lockers(self):
+        """The advisory lock holders: [] when the image is not locked (as upstream), else a dict
+        {'tag': str, 'exclusive': bool, 'lockers': [(client, cookie, address), ...]}."""
+        cdef _OutBuffers out = _OutBuffers(4, 1024)
+        cdef int exclusive = 0
+        cdef ssize_t ret
+        cdef rbd_image_t image = self._begin_call()
+        try:
+            while True:
+                out.prepare()
+                with nogil:
+                    ret = rbd_list_lockers(image, &exclusive, out.bufs[0], &out.sizes[0], out.bufs[1],
+                                           &out.sizes[1], out.bufs[2], &out.sizes[2], out.bufs[3], &out.sizes[3])
+                if ret != -C_ERANGE:
+                    break
+                out.grow()
+        finally:
+            self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error listing lockers of image %s" % (self.name,))
+        if ret == 0:
+            return []
+        tag = out.strings(0, out.sizes[0])
+        clients = out.strings(1, out.sizes[1])
+        cookies = out.strings(2, out.sizes[2])
+        addrs = out.strings(3, out.sizes[3])
+        return {
+            "tag": tag[0] if tag else "",
+            "exclusive": exclusive == 1,
+            "lockers": list(zip(clients, cookies, addrs)),
+        }
+
+    def watchers_list(self):
+        """A WatcherIterator of {'addr', 'id', 'cookie'} for the clients watching the image (open handles)."""
+        return WatcherIterator(self)
 
 
+cdef class LockOwnerIterator:
+    """LockOwnerIterator(image)
+--
+
+Iterates over {'mode': RBD_LOCK_MODE_*, 'owner': str} for the owners of an image's exclusive lock
+    (none when it is not held). The list is fetched when the iterator is created."""
+    cdef list entries
+
+    def __init__(self, _ImageBase image not None):
+        cdef rbd_lock_mode_t mode = RBD_LOCK_MODE_EXCLUSIVE
+        cdef size_t count = 8
+        cdef size_t asked
+        cdef char **owners = NULL
+        cdef char **grown
+        cdef int ret
+        cdef rbd_image_t handle
+        self.entries = []
+        try:
+            while True:
+                asked = count
+                grown = <char **>realloc(owners, max(count, <size_t>1) * sizeof(char *))
+                if grown == NULL:
+                    raise MemoryError("cannot list %d lock owners" % count)
+                owners = grown
+                memset(owners, 0, max(count, <size_t>1) * sizeof(char *))
+                handle = image._begin_call()
+                with nogil:
+                    ret = rbd_lock_get_owners(handle, &mode, owners, &count)
+                image._end_call()
+                if ret != -C_ERANGE:
+                    break
+                if count <= asked:
+                    count = asked * 2
+            if ret == -C_ENOENT:
+                return
+            if ret < 0:
+                raise make_ex(ret, "error listing lock owners for image %s" % (image.name,))
+            try:
+                self.entries = [{"mode": <int>mode, "owner": decode_c(owners[i])} for i in range(count)]
+            finally:
+                rbd_lock_get_owners_cleanup(owners, count)
+        finally:
+            free(owners)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+
+cdef class WatcherIterator:
+    """WatcherIterator(image)
+--
+
+Iterates over {'addr': str, 'id': int, 'cookie': int}, one per client watching an image. The list is
+    fetched when the iterator is created."""
+    cdef list entries
+
+    def __init__(self, _ImageBase image not None):
+        cdef size_t count = 16
+        cdef size_t asked
+        cdef rbd_image_watcher_t *watchers = NULL
+        cdef rbd_image_watcher_t *grown
+        cdef int ret
+        cdef rbd_image_t handle
+        self.entries = []
+        try:
+            while True:
+                asked = count
+                grown = <rbd_image_watcher_t *>realloc(watchers, max(count, <size_t>1) * sizeof(rbd_image_watcher_t))
+                if grown == NULL:
+                    raise MemoryError("cannot list %d watchers" % count)
+                watchers = grown
+                memset(watchers, 0, max(count, <size_t>1) * sizeof(rbd_image_watcher_t))
+                handle = image._begin_call()
+                with nogil:
+                    ret = rbd_watchers_list(handle, watchers, &count)
+                image._end_call()
+                if ret != -C_ERANGE:
+                    break
+                if count <= asked:
+                    count = asked * 2
+            if ret < 0:
+                raise make_ex(ret, "error listing watchers of image %s" % (image.name,))
+            try:
+                self.entries = [{"addr": decode_c(watchers[i].addr), "id": watchers[i].id,
+                                 "cookie": watchers[i].cookie} for i in range(count)]
+            finally:
+                rbd_watchers_list_cleanup(watchers, count)
+        finally:
+            free(watchers)
+
+    def __iter__(self):
+        return iter(self.entries)

@@ -1,8 +1,256 @@
 # Image and pool metadata: get/set/remove, MetadataIterator and PoolMetadataIterator (paged).
+#
+# A missing key raises KeyError (not ImageNotFound), as upstream. Keys and values are strings (str or bytes in,
+# str out). The `conf_` keys are configuration overrides (see config.pxi).
+
+cdef uint64_t METADATA_CHUNK = 32        # pairs per rbd_metadata_list call
+cdef size_t METADATA_BUFFER = 4096       # first size of each list buffer; grown on -ERANGE
+
 
 cdef class _ImageMetadata(_ImageLocks):
-    pass
+
+    cdef str _get_metadata(self, bytes key, str missing):
+        """The value of `key`; KeyError(missing) if there is none."""
+        cdef const char *c_key = key
+        cdef int ret = 0
+        cdef bytes filled
+        cdef rbd_image_t image = self._begin_call()
+        try:
+            filled = fill_key_growing(<fill_key_fn>rbd_metadata_get, NULL, image, c_key, 256, &ret)
+        finally:
+            self._end_call()
+        if ret == -C_ENOENT:
+            raise KeyError(missing)
+        if ret < 0:
+            raise make_ex(ret, "error getting metadata %s for image %s" % (key.decode("utf-8", "replace"),
+                                                                           self.name))
+        return first_c_string(filled)
+
+    cdef int _set_metadata(self, bytes key, bytes value, str what) except -1:
+        cdef const char *c_key = key
+        cdef const char *c_value = value
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_metadata_set(image, c_key, c_value)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error setting %s for image %s" % (what, self.name))
+        return 0
+
+    cdef int _remove_metadata(self, bytes key, str missing, str what) except -1:
+        cdef const char *c_key = key
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_metadata_remove(image, c_key)
+        self._end_call()
+        if ret == -C_ENOENT:
+            raise KeyError(missing)
+        if ret < 0:
+            raise make_ex(ret, "error removing %s for image %s" % (what, self.name))
+        return 0
+
+    def metadata_get(self, key):
+        """The value (str) of the image metadata `key`; KeyError if it is not set."""
+        cdef bytes key_bytes = cstr(key, "key")
+        return self._get_metadata(key_bytes, "no metadata %s for image %s" % (key, self.name))
+
+    def metadata_set(self, key, value):
+        """Set the image metadata `key` to `value` (both str or bytes). ReadOnlyImage on a read-only image."""
+        cdef bytes key_bytes = cstr(key, "key")
+        cdef bytes value_bytes = cstr(value, "value")
+        self._set_metadata(key_bytes, value_bytes, "metadata %s" % (key,))
+
+    def metadata_remove(self, key):
+        """Remove the image metadata `key`; KeyError if it is not set."""
+        cdef bytes key_bytes = cstr(key, "key")
+        self._remove_metadata(key_bytes, "no metadata %s for image %s" % (key, self.name), "metadata %s" % (key,))
+
+    def metadata_list(self):
+        """A MetadataIterator of (key, value) pairs (str), in key order, fetched page by page."""
+        return MetadataIterator(self)
+
+
+cdef class _MetadataPages:
+    """The paging shared by MetadataIterator and PoolMetadataIterator: `_fetch_next()` fetches the next
+    METADATA_CHUNK pairs after the last key read; iterating walks the pages to the end, and iterating again after
+    the end starts over from the first key (upstream re-yields only the last page)."""
+    cdef bytes last_read
+    cdef uint64_t max_read
+    cdef list next_chunk
+    cdef bint at_end
+
+    def __cinit__(self, *args, **kwargs):
+        self.last_read = b""
+        self.max_read = METADATA_CHUNK
+        self.next_chunk = []
+        self.at_end = False
+
+    cdef int _list(self, const char *start, _OutBuffers out) except? -1:
+        """Run the list call for the page after `start` into `out`; return its result."""
+        raise NotImplementedError
+
+    cdef int _fetch_next(self) except -1:
+        """Fetch the next page of (key, value) pairs, after the last key fetched so far."""
+        cdef _OutBuffers out = _OutBuffers(2, METADATA_BUFFER)
+        cdef const char *start = self.last_read
+        cdef int ret
+        while True:
+            out.prepare()
+            ret = self._list(start, out)
+            if ret != -C_ERANGE:
+                break
+            out.grow()
+        if ret < 0:
+            raise make_ex(ret, self._error_message())
+        keys = out.strings(0, out.sizes[0])
+        values = out.strings(1, out.sizes[1])
+        if len(keys) != len(values):
+            raise LogicError("librbd listed %d metadata keys but %d values" % (len(keys), len(values)))
+        self.next_chunk = list(zip(keys, values))
+        if self.next_chunk:
+            self.last_read = keys[-1].encode("utf-8")
+        return 0
+
+    cdef str _error_message(self):
+        return "error listing metadata"
+
+    def __iter__(self):
+        if self.at_end:
+            self.at_end = False
+            self.last_read = b""
+            self._fetch_next()
+        while True:
+            chunk = self.next_chunk
+            yield from chunk
+            if <uint64_t>len(chunk) < self.max_read:
+                self.at_end = True
+                return
+            self._fetch_next()
+
+
+cdef class MetadataIterator(_MetadataPages):
+    """MetadataIterator(image)
+--
+
+Iterates over the (key, value) pairs of an image's metadata, in key order, one page at a time (the first
+    page is fetched when the iterator is created). It keeps the image alive."""
+    cdef _ImageBase image
+
+    def __init__(self, _ImageBase image not None):
+        self.image = image
+        self._fetch_next()
+
+    def get_next_chunk(self):
+        """Fetch the next page of (key, value) pairs (after the last key fetched); iterating continues from it."""
+        self._fetch_next()
+
+    cdef int _list(self, const char *start, _OutBuffers out) except? -1:
+        cdef int ret
+        cdef uint64_t max_read = self.max_read
+        cdef rbd_image_t handle = self.image._begin_call()
+        with nogil:
+            ret = rbd_metadata_list(handle, start, max_read, out.bufs[0], &out.sizes[0], out.bufs[1],
+                                    &out.sizes[1])
+        self.image._end_call()
+        return ret
+
+    cdef str _error_message(self):
+        return "error listing metadata for image %s" % (self.image.name,)
+
+
+cdef class PoolMetadataIterator(_MetadataPages):
+    """PoolMetadataIterator(ioctx)
+--
+
+Iterates over the (key, value) pairs of a pool's metadata, in key order, one page at a time (the first
+    page is fetched when the iterator is created). It keeps the ioctx alive; a closed ioctx raises."""
+    cdef object ioctx
+
+    def __init__(self, ioctx):
+        ioctx_handle(ioctx)
+        self.ioctx = ioctx
+        self._fetch_next()
+
+    def get_next_chunk(self):
+        """Fetch the next page of (key, value) pairs (after the last key fetched); iterating continues from it."""
+        self._fetch_next()
+
+    cdef int _list(self, const char *start, _OutBuffers out) except? -1:
+        cdef int ret
+        cdef uint64_t max_read = self.max_read
+        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        with nogil:
+            ret = rbd_pool_metadata_list(io, start, max_read, out.bufs[0], &out.sizes[0], out.bufs[1],
+                                         &out.sizes[1])
+        return ret
+
+    cdef str _error_message(self):
+        return "error listing metadata for pool %s" % (self.ioctx.name,)
+
+
+cdef str _pool_metadata_get(object ioctx, bytes key, str missing):
+    """The value of the pool metadata `key`; KeyError(missing) if there is none."""
+    cdef rados_ioctx_t io = ioctx_handle(ioctx)
+    cdef const char *c_key = key
+    cdef int ret = 0
+    filled = fill_key_growing(<fill_key_fn>rbd_pool_metadata_get, NULL, io, c_key, 256, &ret)
+    if ret == -C_ENOENT:
+        raise KeyError(missing)
+    if ret < 0:
+        raise make_ex(ret, "error getting metadata %s for pool %s" % (key.decode("utf-8", "replace"), ioctx.name))
+    return first_c_string(filled)
+
+
+cdef int _pool_metadata_set(object ioctx, bytes key, bytes value, str what) except -1:
+    cdef rados_ioctx_t io = ioctx_handle(ioctx)
+    cdef const char *c_key = key
+    cdef const char *c_value = value
+    cdef int ret
+    with nogil:
+        ret = rbd_pool_metadata_set(io, c_key, c_value)
+    if ret < 0:
+        raise make_ex(ret, "error setting %s for pool %s" % (what, ioctx.name))
+    return 0
+
+
+cdef int _pool_metadata_remove(object ioctx, bytes key, str missing, str what) except -1:
+    cdef rados_ioctx_t io = ioctx_handle(ioctx)
+    cdef const char *c_key = key
+    cdef int ret
+    with nogil:
+        ret = rbd_pool_metadata_remove(io, c_key)
+    if ret == -C_ENOENT:
+        raise KeyError(missing)
+    if ret < 0:
+        raise make_ex(ret, "error removing %s for pool %s" % (what, ioctx.name))
+    return 0
 
 
 class _RBDMetadata:
-    pass
+    """RBD methods for pool metadata."""
+
+    def pool_metadata_get(self, ioctx, key):
+        """The value (str) of the pool metadata `key`; KeyError if it is not set."""
+        ioctx_handle(ioctx)
+        cdef bytes key_bytes = cstr(key, "key")
+        return _pool_metadata_get(ioctx, key_bytes, "no metadata %s for pool %s" % (key, ioctx.name))
+
+    def pool_metadata_set(self, ioctx, key, value):
+        """Set the pool metadata `key` to `value` (both str or bytes)."""
+        ioctx_handle(ioctx)
+        cdef bytes key_bytes = cstr(key, "key")
+        cdef bytes value_bytes = cstr(value, "value")
+        _pool_metadata_set(ioctx, key_bytes, value_bytes, "metadata %s" % (key,))
+
+    def pool_metadata_remove(self, ioctx, key):
+        """Remove the pool metadata `key`; KeyError if it is not set."""
+        ioctx_handle(ioctx)
+        cdef bytes key_bytes = cstr(key, "key")
+        _pool_metadata_remove(ioctx, key_bytes, "no metadata %s for pool %s" % (key, ioctx.name),
+                             "metadata %s" % (key,))
+
+    def pool_metadata_list(self, ioctx):
+        """A PoolMetadataIterator of (key, value) pairs (str) of the pool, in key order, fetched page by page."""
+        return PoolMetadataIterator(ioctx)

@@ -29,7 +29,7 @@ cdef migration_step(migration_step_fn step, ioctx, image_name, on_progress, str 
     cdef rados_ioctx_t io = ioctx_handle(ioctx)
     cdef bytes name_bytes = cstr(image_name, "image_name")
     cdef const char *c_name = name_bytes
-    cdef ProgressCallback progress = ProgressCallback(on_progress)
+    cdef _ProgressCallback progress = _ProgressCallback(on_progress)
     cdef librbd_progress_fn_t fn = progress.c_function()
     cdef void *arg = progress.c_arg()
     cdef int ret
@@ -56,7 +56,7 @@ class _RBDMigration:
         cdef bytes dest_bytes = cstr(dest_image_name, "dest_image_name")
         cdef const char *c_name = name_bytes
         cdef const char *c_dest = dest_bytes
-        cdef ImageOptions options = build_image_options(format=None, features=features, order=order,
+        cdef _ImageOptions options = build_image_options(format=None, features=features, order=order,
                                                         stripe_unit=stripe_unit, stripe_count=stripe_count,
                                                         data_pool=data_pool, clone_format=clone_format,
                                                         flatten=flatten)
@@ -81,7 +81,7 @@ class _RBDMigration:
         cdef bytes dest_bytes = cstr(dest_image_name, "dest_image_name")
         cdef const char *c_spec = spec_bytes
         cdef const char *c_dest = dest_bytes
-        cdef ImageOptions options = build_image_options(format=None, features=features, order=order,
+        cdef _ImageOptions options = build_image_options(format=None, features=features, order=order,
                                                         stripe_unit=stripe_unit, stripe_count=stripe_count,
                                                         data_pool=data_pool)
         cdef int ret

@@ -495,7 +495,10 @@ class _RBDMirroring:
 
 
 cdef class MirrorPeerIterator:
-    """Iterates over the pool's mirroring peers as dicts: uuid, direction, site_name, cluster_name (the same
+    """MirrorPeerIterator(ioctx)
+--
+
+Iterates over the pool's mirroring peers as dicts: uuid, direction, site_name, cluster_name (the same
     as site_name, for old callers), mirror_uuid and client_name. The list is fetched when created."""
     cdef list entries
 
@@ -594,7 +597,10 @@ cdef class _MirrorPagedIterator:
 
 
 cdef class MirrorImageStatusIterator(_MirrorPagedIterator):
-    """Iterates over the status dicts of the pool's mirrored images, fetched `max_read` at a time.
+    """MirrorImageStatusIterator(ioctx, *, max_read=1024)
+--
+
+Iterates over the status dicts of the pool's mirrored images, fetched `max_read` at a time.
 
     Each dict has name, id, info ({global_id, state}), remote_statuses, and the local site's state,
     description, last_update and up merged at the top level (see Image.mirror_image_get_status).
@@ -630,7 +636,10 @@ cdef class MirrorImageStatusIterator(_MirrorPagedIterator):
 
 
 cdef class MirrorImageInstanceIdIterator(_MirrorPagedIterator):
-    """Iterates over (image_id, instance_id) for the images an rbd-mirror instance replays, `max_read` at a
+    """MirrorImageInstanceIdIterator(ioctx, *, max_read=1024)
+--
+
+Iterates over (image_id, instance_id) for the images an rbd-mirror instance replays, `max_read` at a
     time (empty when no rbd-mirror daemon runs)."""
 
     def __init__(self, ioctx, *, max_read=1024):
@@ -662,7 +671,10 @@ cdef class MirrorImageInstanceIdIterator(_MirrorPagedIterator):
 
 
 cdef class MirrorImageInfoIterator(_MirrorPagedIterator):
-    """Iterates over (image_id, {'mode', 'global_id', 'state', 'primary'}) for the pool's mirrored images,
+    """MirrorImageInfoIterator(ioctx, mode_filter, *, max_read=1024)
+--
+
+Iterates over (image_id, {'mode', 'global_id', 'state', 'primary'}) for the pool's mirrored images,
     `max_read` at a time; `mode_filter` (RBD_MIRROR_IMAGE_MODE_*, or None for all) keeps one mode."""
     cdef rbd_mirror_image_mode_t mode_filter
     cdef bint has_filter

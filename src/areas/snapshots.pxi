@@ -66,7 +66,7 @@ cdef class _ImageSnapshots(_ImageIO):
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
         cdef uint32_t c_flags = flags
-        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
         cdef int ret
@@ -97,7 +97,7 @@ cdef class _ImageSnapshots(_ImageIO):
         """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
-        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
         cdef int ret
@@ -401,7 +401,10 @@ cdef class _ImageSnapshots(_ImageIO):
 
 
 cdef class SnapIterator:
-    """Iterates over an image's snapshots as dicts {'id', 'size', 'name', 'namespace'}, plus, by namespace,
+    """SnapIterator(image)
+--
+
+Iterates over an image's snapshots as dicts {'id', 'size', 'name', 'namespace'}, plus, by namespace,
     'group' (snap_get_group_namespace), 'trash' (snap_get_trash_namespace) or 'mirror'
     (snap_get_mirror_namespace); a detail that cannot be read is None.
 

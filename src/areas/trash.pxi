@@ -74,7 +74,7 @@ class _RBDTrash:
         cdef bytes id_bytes = cstr(image_id, "image_id")
         cdef const char *c_id = id_bytes
         cdef c_bool c_force = bool(force)
-        cdef ProgressCallback progress = ProgressCallback(on_progress)
+        cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
         cdef int ret
@@ -120,6 +120,7 @@ class _RBDTrash:
 
 cdef class TrashIterator:
     """TrashIterator(ioctx)
+--
 
     Iterates over the trash entries of a pool, {id, name, source, deletion_time, deferment_end_time}; the list is
     fetched when the iterator is created.

@@ -5,25 +5,38 @@
 # raised by the callback also cancels it, and is re-raised from the call that started the operation (upstream
 # prints it and carries on, which hides the failure).
 
+# How many of our callbacks are running on this thread. close() consults it: closing an image from inside a
+# callback of a call that is still running on that image would wait for that call forever.
+cdef extern from *:
+    """
+    static __thread int rbd_py_callback_depth = 0;
+    """
+    int callback_depth "rbd_py_callback_depth"
+
+
 cdef int noop_progress(uint64_t offset, uint64_t total, void *arg) noexcept nogil:
     return 0
 
 
 cdef int python_progress(uint64_t offset, uint64_t total, void *arg) noexcept with gil:
-    cdef ProgressCallback progress = <ProgressCallback>arg
+    cdef _ProgressCallback progress = <_ProgressCallback>arg
     cdef int code = 0
     if progress.error is not None:
         return -C_ECANCELED
+    global callback_depth
+    callback_depth += 1
     try:
         if progress.func(offset, total):
             code = -C_ECANCELED  # librbd only stops on a negative value, and reports that value
     except BaseException as exc:
         progress.error = exc
         code = -C_ECANCELED
+    finally:
+        callback_depth -= 1
     return code
 
 
-cdef class ProgressCallback:
+cdef class _ProgressCallback:
     """Carries a Python progress callable, and any exception it raised, across a librbd call."""
     cdef object func
     cdef object error
