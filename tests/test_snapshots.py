@@ -4,6 +4,7 @@ import datetime
 import inspect
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -632,3 +633,31 @@ def test_set_snap_right_after_aio_does_not_hang(ceph_conf, pool, image_name):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "done"
+
+
+def test_set_snap_from_inside_own_progress_callback_is_refused(ioctx):
+    # set_snap waits for the image's calls in flight; from a callback of one of them that would wait forever
+    name = unique_name()
+    rbd.RBD().create(ioctx, name, 4 * MiB, order=20)
+    image = rbd.Image(ioctx, name)
+    image.write(b"x" * (4 * MiB), 0)
+    image.create_snap("before")
+    refused = []
+
+    def set_snap_from_callback(offset, total):
+        try:
+            image.set_snap("before")
+        except rbd.ImageBusy as exc:
+            refused.append(exc.errno)
+        return 0
+
+    worker = threading.Thread(target=image.rollback_to_snap, args=("before", set_snap_from_callback))
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "set_snap() from the callback hung"
+    assert refused and set(refused) == {16}
+    image.set_snap("before")  # fine again outside the callback
+    image.set_snap(None)
+    image.remove_snap("before")
+    image.close()
+    rbd.RBD().remove(ioctx, name)

@@ -134,7 +134,12 @@ cdef class _ImageBase:
           try (and fail) to take the exclusive lock, opening the journal meanwhile; a mirroring change racing
           with that attempt makes librbd abort the process (DisableRequest.cc:132, PostAcquireRequest.cc:332).
         python3-rbd hangs and crashes the same way. See docs/reliability.md.
+        From inside a progress/diff_iterate callback of a call still running on the image, waiting would hang:
+        ImageBusy instead.
         """
+        if callback_depth > 0 and self.in_flight > 0:
+            raise ImageBusy("cannot do this on image %s from inside a callback while a call on it is running"
+                            % (self.name,), errno=C_EBUSY)
         self._wait_for_calls_in_flight()
         self._wait_for_aio()
         return 0
