@@ -503,3 +503,14 @@ def test_close_races_with_submitting_thread(ioctx, image_name):
     run_with_timeout(image.close)
     thread.join(30)
     assert outcome and "closed" in outcome[0]
+
+
+def test_aio_read_length_too_large_for_a_buffer(image):
+    # was SystemError (a negative size reached PyBytes_FromStringAndSize); no completion is left behind
+    called = []
+    with pytest.raises(OverflowError, match="larger than the largest possible buffer"):
+        image.aio_read(0, 2**63, lambda *args: called.append(args))
+    done = threading.Event()
+    image.aio_read(0, 16, lambda comp, data: done.set() if data == b"\0" * 16 else None)
+    assert done.wait(30)
+    assert called == []

@@ -221,3 +221,14 @@ def test_dropped_without_close(ioctx, image_name):
         assert [await f for f in futures] == [b"w" * 4096] * 16
     run(main())
     gc.collect()
+
+
+def test_read_length_too_large_for_a_buffer(ioctx, image_name):
+    # was SystemError (a negative size reached PyBytes_FromStringAndSize), raised after the op was created
+    async def main():
+        image = await rbd.AsyncImage.open(ioctx, image_name)
+        with pytest.raises(OverflowError, match="larger than the largest possible buffer"):
+            await image.read(0, 2**63)
+        assert await image.read(0, 16) == b"\0" * 16
+        await image.close()
+    run(main())

@@ -560,3 +560,9 @@ def test_signatures_and_docstrings():
         method = getattr(cls, name)
         assert str(inspect.signature(method)) == signature, name
         assert method.__doc__ and method.__doc__.strip(), name
+
+
+def test_child_iterator_refuses_none():
+    # ChildIterator(None) used to dereference the missing image (segfault)
+    with pytest.raises(TypeError):
+        rbd.ChildIterator(None)

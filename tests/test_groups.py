@@ -369,3 +369,10 @@ def test_iterators_are_public(ioctx, group_name):
         rbd.GroupImageIterator(ioctx)
     with pytest.raises(TypeError):
         rbd.GroupSnapIterator("group")
+
+
+@pytest.mark.parametrize("cls", ["GroupImageIterator", "GroupSnapIterator"])
+def test_group_iterators_refuse_none(cls):
+    # GroupImageIterator(None) / GroupSnapIterator(None) used to dereference the missing group (segfault)
+    with pytest.raises(TypeError):
+        getattr(rbd, cls)(None)

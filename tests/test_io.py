@@ -189,3 +189,11 @@ def test_close_waits_for_calls_in_flight(ioctx):
     assert results and all(r == 32 * MiB for r in results)
     assert len(errors) == 4 and all("image is closed" in e for e in errors)
     rbd.RBD().remove(ioctx, name)
+
+
+@pytest.mark.parametrize("length", [2**63, 2**64 - 1])
+def test_read_length_too_large_for_a_buffer(image, length):
+    # size_t lengths above PY_SSIZE_T_MAX used to reach PyBytes_FromStringAndSize as a negative size (SystemError)
+    with pytest.raises(OverflowError, match="larger than the largest possible buffer"):
+        image.read(0, length)
+    assert image.read(0, 16) == b"\0" * 16  # the image is still usable

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 import rados
@@ -799,3 +800,59 @@ def test_signatures():
         assert getattr(rbd.Image, name).__doc__
     for name in ("mirror_peer_add", "mirror_peer_set_cluster", "mirror_image_status_summary"):
         assert getattr(rbd.RBD, name).__doc__
+
+
+DISABLE_AFTER_AIO_SCRIPT = """
+import sys, rados, rbd
+cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
+rbd.RBD().mirror_mode_set(ioctx, rbd.RBD_MIRROR_MODE_IMAGE)
+for i in range(3):
+    name = "%s-%d" % (sys.argv[3], i)
+    rbd.RBD().create(ioctx, name, 1 << 20)
+    with rbd.Image(ioctx, name) as image:
+        image.mirror_image_enable(rbd.RBD_MIRROR_IMAGE_MODE_JOURNAL)
+        image.mirror_image_demote()
+        # the flush needs the exclusive lock: librbd opens the journal while it tries (and fails) to take it
+        image.aio_flush(None)
+        image.mirror_image_disable(True)
+        assert image.mirror_image_get_info()["state"] == rbd.RBD_MIRROR_IMAGE_DISABLED
+print("done")
+"""
+
+
+def test_forced_disable_right_after_aio_on_demoted_journaled_image(ceph_conf, pool, mirror_ioctx):
+    # librbd aborts (DisableRequest.cc:132, journal == nullptr) if the forced disable of a non-primary image runs
+    # while an aio of the same handle is still acquiring the lock; python3-rbd aborts too. The binding waits for
+    # the handle's aio first. In a child process: a regression aborts it, not the test run.
+    result = subprocess.run([sys.executable, "-c", DISABLE_AFTER_AIO_SCRIPT, ceph_conf, pool, unique_name("dis")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "done"
+
+
+DEMOTE_AFTER_AIO_SCRIPT = """
+import sys, rados, rbd
+cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
+rbd.RBD().mirror_mode_set(ioctx, rbd.RBD_MIRROR_MODE_IMAGE)
+rbd.RBD().create(ioctx, sys.argv[3], 1 << 20)
+with rbd.Image(ioctx, sys.argv[3]) as image:
+    image.mirror_image_enable(rbd.RBD_MIRROR_IMAGE_MODE_JOURNAL)
+    image.mirror_image_demote()
+    for i in range(50):
+        image.aio_flush(None)  # tries (and fails) to take the lock of the non-primary image
+        try:
+            image.mirror_image_demote()
+        except rbd.InvalidArgument:
+            pass  # already non-primary
+    assert not image.mirror_image_get_info()["primary"]
+print("done")
+"""
+
+
+def test_demote_right_after_aio_on_demoted_journaled_image(ceph_conf, pool, mirror_ioctx):
+    # Without waiting for the handle's aio first, librbd aborts within ~50 rounds (PostAcquireRequest.cc:332,
+    # object_map == nullptr); python3-rbd segfaults. In a child process: a regression kills it, not the run.
+    result = subprocess.run([sys.executable, "-c", DEMOTE_AFTER_AIO_SCRIPT, ceph_conf, pool, unique_name("dem")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "done"

@@ -400,7 +400,7 @@ cdef class _ImageAio(_ImageMigration):
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = fadvise_flags
-        cdef bytes buf = PyBytes_FromStringAndSize(NULL, c_length)
+        cdef bytes buf = new_read_buffer(c_length)
         cdef char *c_buf = PyBytes_AS_STRING(buf)
         cdef Completion comp = self._new_completion(oncomplete, KIND_READ)
         comp.buf = buf
@@ -847,8 +847,9 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         cdef size_t c_length = length
         cdef int c_flags = fadvise_flags
         cdef rbd_image_t image = self._handle()
+        cdef bytes buf = new_read_buffer(c_length)
         cdef _AsyncOp op = self._new_op(ASYNC_READ, ("error reading %d~%d", (offset, length)))
-        op.buf = PyBytes_FromStringAndSize(NULL, c_length)
+        op.buf = buf
         cdef char *c_buf = PyBytes_AS_STRING(op.buf)
         cdef rbd_completion_t c = op.comp
         cdef int ret

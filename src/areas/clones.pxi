@@ -183,7 +183,7 @@ Iterates over an image's clones as dicts {'pool', 'pool_namespace', 'image', 'id
     cdef object image
     cdef list entries
 
-    def __init__(self, _ImageClones image, descendants=False):
+    def __init__(self, _ImageClones image not None, descendants=False):
         self.image = image
         self.entries = _list_linked_images(image, bool(descendants))
 

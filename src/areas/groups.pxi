@@ -215,7 +215,7 @@ cdef class GroupImageIterator:
     cdef Group group
     cdef list entries
 
-    def __init__(self, Group group):
+    def __init__(self, Group group not None):
         cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
         self.group = group
         cdef const char *c_group = group.name
@@ -260,7 +260,7 @@ cdef class GroupSnapIterator:
     cdef Group group
     cdef list entries
 
-    def __init__(self, Group group):
+    def __init__(self, Group group not None):
         cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
         self.group = group
         cdef const char *c_group = group.name

@@ -125,6 +125,25 @@ cdef class _ImageBase:
                 usleep(1000)
         return 0
 
+    cdef int _settle(self) except -1:
+        """Wait for this handle's calls and aio still in flight, before a call that librbd cannot run beside them.
+
+        - set_snap/set_snap_by_id: switching the snapshot blocks writes and waits for the in-flight ones; an
+          aio_flush/aio_write still waiting for the exclusive lock then never completes and both hang forever.
+        - mirroring state changes: each write or flush of a journaled image that is not primary makes librbd
+          try (and fail) to take the exclusive lock, opening the journal meanwhile; a mirroring change racing
+          with that attempt makes librbd abort the process (DisableRequest.cc:132, PostAcquireRequest.cc:332).
+        python3-rbd hangs and crashes the same way. See docs/reliability.md.
+        From inside a progress/diff_iterate callback of a call still running on the image, waiting would hang:
+        ImageBusy instead.
+        """
+        if callback_depth > 0 and self.in_flight > 0:
+            raise ImageBusy("cannot do this on image %s from inside a callback while a call on it is running"
+                            % (self.name,), errno=C_EBUSY)
+        self._wait_for_calls_in_flight()
+        self._wait_for_aio()
+        return 0
+
     def __enter__(self):
         return self
 

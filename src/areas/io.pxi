@@ -103,7 +103,7 @@ cdef class _ImageIO(_ImageBase):
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = fadvise_flags
-        cdef bytes result = PyBytes_FromStringAndSize(NULL, c_length)
+        cdef bytes result = new_read_buffer(c_length)
         cdef char *buf = PyBytes_AS_STRING(result)
         cdef ssize_t ret
         cdef rbd_image_t image = self._begin_call()

@@ -93,6 +93,7 @@ cdef class _ImageMirroring(_ImageEncryption):
         """
         cdef rbd_mirror_image_mode_t c_mode = mode
         cdef int ret
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_enable2(image, c_mode)
@@ -101,9 +102,13 @@ cdef class _ImageMirroring(_ImageEncryption):
             raise make_ex(ret, "error enabling mirroring for image %s" % (self.name,))
 
     def mirror_image_disable(self, force):
-        """Disable mirroring of this image; `force` also disables it on a non-primary image."""
+        """Disable mirroring of this image; `force` also disables it on a non-primary image.
+
+        Waits first for this handle's operations in flight (see `_settle`).
+        """
         cdef c_bool c_force = bool(force)
         cdef int ret
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_disable(image, c_force)
@@ -118,6 +123,7 @@ cdef class _ImageMirroring(_ImageEncryption):
         """
         cdef c_bool c_force = bool(force)
         cdef int ret
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_promote(image, c_force)
@@ -128,6 +134,7 @@ cdef class _ImageMirroring(_ImageEncryption):
     def mirror_image_demote(self):
         """Make this primary mirrored image non-primary (read-only). Not primary: InvalidArgument."""
         cdef int ret
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_demote(image)
@@ -138,6 +145,7 @@ cdef class _ImageMirroring(_ImageEncryption):
     def mirror_image_resync(self):
         """Flag this non-primary image for a full resync from the primary (primary: InvalidArgument)."""
         cdef int ret
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_mirror_image_resync(image)

@@ -222,6 +222,7 @@ cdef class _ImageSnapshots(_ImageIO):
         cdef bytes name_bytes = cstr(name, "name", opt=True)
         cdef const char *c_name = opt_str(name_bytes)
         cdef int ret
+        self._settle()  # an aio still waiting for the lock would hang librbd's snapshot switch
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_snap_set(image, c_name)
@@ -237,6 +238,7 @@ cdef class _ImageSnapshots(_ImageIO):
         else:
             c_id = snap_id
         cdef int ret
+        self._settle()  # an aio still waiting for the lock would hang librbd's snapshot switch
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_snap_set_by_id(image, c_id)
@@ -412,7 +414,7 @@ Iterates over an image's snapshots as dicts {'id', 'size', 'name', 'namespace'},
     cdef object image
     cdef list entries
 
-    def __init__(self, _ImageSnapshots image):
+    def __init__(self, _ImageSnapshots image not None):
         self.image = image
         self.entries = []
         for snap_id, size, name in _list_snapshots(image):

@@ -17,6 +17,18 @@ cdef int get_read_only_buffer(object data, Py_buffer *view, str what) except -1:
     return 0
 
 
+cdef bytes new_read_buffer(size_t length):
+    """An uninitialised bytes object of `length` bytes for a read to fill.
+
+    OverflowError if no Python object can be that large (PyBytes would see a negative size and raise
+    SystemError); MemoryError if it cannot be allocated.
+    """
+    if length > <size_t>PY_SSIZE_T_MAX:
+        raise OverflowError("read length %d is larger than the largest possible buffer (%d)"
+                            % (length, PY_SSIZE_T_MAX))
+    return PyBytes_FromStringAndSize(NULL, <Py_ssize_t>length)
+
+
 cdef int get_writable_buffer(object buffer, Py_buffer *view, str what) except -1:
     """Fill `view` with the writable bytes of `buffer` (bytearray, memoryview, mmap, numpy, ...)."""
     if not PyObject_CheckBuffer(buffer):
