@@ -194,7 +194,8 @@ def run_all(conf, pool, image, cache, args, size, workdir):
     results = {name: {peer: [] for peer in PEERS} for name, _, _ in WORKLOADS}
     for name, title, fio_args in WORKLOADS:
         for round_ in range(args.repeat):
-            for peer in PEERS:
+            # Rotate who goes first each round, so that no peer always runs right after another workload.
+            for peer in PEERS[round_ % len(PEERS):] + PEERS[:round_ % len(PEERS)]:
                 if peer == "fio":
                     row = fio_worker(cconf, pool, image, fio_args, args.seconds)
                 else:
