@@ -32,6 +32,8 @@ cdef class _ImageBase:
     cdef object name
     cdef int in_flight
     cdef object _open_completion
+    # The cookies of the advisory locks taken through this handle (None when none): see _refuse_writes_while_locked.
+    cdef set advisory_cookies
     cdef object __weakref__
 
     def __cinit__(self):
@@ -123,6 +125,10 @@ cdef class _ImageBase:
         while self.in_flight > 0:
             with nogil:
                 usleep(1000)
+        return 0
+
+    cdef int _refuse_writes_while_locked(self) except -1:
+        """Before a write or flush: overridden by the locks area (advisory locks taken through this handle)."""
         return 0
 
     cdef int _settle(self) except -1:

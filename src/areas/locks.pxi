@@ -64,6 +64,16 @@ cdef class _OutBuffers:
                 self.sizes[i] = self.capacity[i]
         return 0
 
+    cdef list raw_strings(self, int i, size_t length):
+        """The NUL-terminated strings in the first `length` bytes of buffer `i`, as bytes; empty strings kept."""
+        if length == 0 or self.bufs[i] == NULL:
+            return []
+        length = min(length, self.capacity[i])
+        cdef bytes raw = self.bufs[i][:length]
+        if raw.endswith(b"\0"):
+            raw = raw[:-1]
+        return raw.split(b"\0")
+
     cdef list strings(self, int i, size_t length):
         """The NUL-terminated strings in the first `length` bytes of buffer `i`, decoded; empty strings kept."""
         if length == 0 or self.bufs[i] == NULL:
@@ -76,6 +86,68 @@ cdef class _OutBuffers:
 
 
 cdef class _ImageLocks(_ImageClones):
+
+    cdef int _refuse_writes_while_locked(self) except -1:
+        """ReadOnlyImage instead of a write or flush that librbd would never finish.
+
+        An advisory lock (lock_exclusive/lock_shared) is a cls_lock on the image header under the same lock name
+        as the managed exclusive lock. On an image with the exclusive-lock feature every write or flush first
+        acquires the managed lock; while an advisory lock is held librbd retries that acquisition forever, so the
+        write (and every later call that needs the lock, and close) hangs. python3-rbd hangs the same way (see
+        docs/reliability.md). Only locks taken through this handle are tracked (free for every other handle);
+        while some are, the image's lockers are read once per write to see whether the lock is still held (it
+        may have been broken or released elsewhere).
+        """
+        if not self.advisory_cookies:
+            return 0
+        cdef uint64_t features = 0
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_features(image, &features)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting features for image %s" % (self.name,))
+        if not (features & RBD_FEATURE_EXCLUSIVE_LOCK):
+            return 0
+        me = ("client.%d" % self.cluster.get_instance_id()).encode()
+        clients, cookies = self._raw_lockers()
+        held = [cookie for client, cookie in zip(clients, cookies) if client == me and cookie in self.advisory_cookies]
+        if not held:
+            self.advisory_cookies = None  # released or broken elsewhere
+            return 0
+        raise make_ex(-C_EROFS, "image %s has the exclusive-lock feature and this handle holds the advisory lock '%s': "
+                      "librbd would wait forever for the exclusive lock a write needs; unlock() first"
+                      % (self.name, held[0].decode("utf-8", "replace")))
+
+    cdef tuple _raw_lockers(self):
+        """(clients, cookies) of the advisory lock holders, as bytes."""
+        cdef _OutBuffers out = _OutBuffers(4, 1024)
+        cdef int exclusive = 0
+        cdef ssize_t ret
+        cdef rbd_image_t image = self._begin_call()
+        try:
+            while True:
+                out.prepare()
+                with nogil:
+                    ret = rbd_list_lockers(image, &exclusive, out.bufs[0], &out.sizes[0], out.bufs[1],
+                                           &out.sizes[1], out.bufs[2], &out.sizes[2], out.bufs[3], &out.sizes[3])
+                if ret != -C_ERANGE:
+                    break
+                out.grow()
+        finally:
+            self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error listing lockers of image %s" % (self.name,))
+        if ret == 0:
+            return [], []
+        return out.raw_strings(1, out.sizes[1]), out.raw_strings(2, out.sizes[2])
+
+    cdef int _note_advisory_lock(self, bytes cookie) except -1:
+        if self.advisory_cookies is None:
+            self.advisory_cookies = set()
+        self.advisory_cookies.add(cookie)
+        return 0
 
     def is_exclusive_lock_owner(self):
         """True if this image handle holds the exclusive lock (needs the exclusive-lock feature to be True)."""
@@ -141,10 +213,15 @@ cdef class _ImageLocks(_ImageClones):
         cdef bytes cookie_bytes = cstr(cookie, "cookie")
         cdef const char *c_cookie = cookie_bytes
         cdef int ret
+        # A write or flush of this handle still in flight may be acquiring the managed exclusive lock: taking the
+        # advisory lock under it would leave it (and close) waiting forever. Let it finish first.
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_lock_exclusive(image, c_cookie)
         self._end_call()
+        if ret == 0 or ret == -C_EEXIST:
+            self._note_advisory_lock(cookie_bytes)
         if ret < 0:
             raise make_ex(ret, "error acquiring exclusive lock on image %s" % (self.name,))
 
@@ -158,10 +235,13 @@ cdef class _ImageLocks(_ImageClones):
         cdef const char *c_cookie = cookie_bytes
         cdef const char *c_tag = tag_bytes
         cdef int ret
+        self._settle()  # as in lock_exclusive
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_lock_shared(image, c_cookie, c_tag)
         self._end_call()
+        if ret == 0 or ret == -C_EEXIST:
+            self._note_advisory_lock(cookie_bytes)
         if ret < 0:
             raise make_ex(ret, "error acquiring shared lock on image %s" % (self.name,))
 
@@ -174,6 +254,8 @@ cdef class _ImageLocks(_ImageClones):
         with nogil:
             ret = rbd_unlock(image, c_cookie)
         self._end_call()
+        if (ret == 0 or ret == -C_ENOENT) and self.advisory_cookies:
+            self.advisory_cookies.discard(cookie_bytes)
         if ret < 0:
             raise make_ex(ret, "error unlocking image %s" % (self.name,))
 
