@@ -67,6 +67,7 @@ class World:
         self.name = "campaign"
         self.image = None
         self.group = None
+        self.completion = None
 
     def ensure(self):
         # Create-and-ignore-"exists" rather than looking the names up in list()/group_list(): the campaign creates
@@ -140,12 +141,15 @@ def targets(world):
         if isinstance(cls, type) and cls_name.endswith("Iterator"):
             found.append(("%s()" % cls_name, cls))
     if hasattr(world.image.image, "aio_flush"):
+        # The target list must not depend on the outcome of earlier calls, or RBD_CAMPAIGN_ONLY replays diverge:
+        # when aio_flush is refused (ReadOnlyImage while the campaign holds an advisory lock, see
+        # docs/reliability.md) the previous Completion stands in.
         try:
-            completion = world.image.image.aio_flush(None)
+            world.completion = world.image.image.aio_flush(None)
         except rbd.Error:
-            pass  # e.g. ReadOnlyImage while the campaign holds an advisory lock (docs/reliability.md)
-        else:
-            add("Completion", completion)
+            pass
+        if world.completion is not None:
+            add("Completion", world.completion)
     return found
 
 

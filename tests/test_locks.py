@@ -201,6 +201,19 @@ with rbd.Image(ioctx, name) as image:
     # a flush in flight when the advisory lock is asked for takes the exclusive lock first
     image.aio_flush(None)
     out["lock_after_aio"] = outcome(lambda: image.lock_exclusive("late")), image.is_exclusive_lock_owner()
+other_cluster = rados.Rados(conffile=sys.argv[1]); other_cluster.connect()
+other_ioctx = other_cluster.open_ioctx(sys.argv[2])
+with rbd.Image(ioctx, name) as image, rbd.Image(other_ioctx, name) as other:
+    # lock_acquire under an advisory lock (this handle's or another client's) waits forever in librbd
+    image.lock_exclusive("adv")
+    out["lock_acquire_own"] = outcome(lambda: image.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE))
+    image.unlock("adv")
+    other.lock_shared("adv", "tag")
+    out["lock_acquire_other"] = outcome(lambda: image.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE))
+    other.unlock("adv")
+    out["lock_acquire_free"] = outcome(lambda: image.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE))
+    image.lock_release()
+other_cluster.shutdown()
 with rbd.Image(ioctx, plain) as image:
     # without the exclusive-lock feature writes need no lock: nothing to refuse
     image.lock_exclusive("mine")
@@ -212,7 +225,7 @@ print(json.dumps(out))
 """
 
 
-def test_writes_refused_while_this_handle_holds_an_advisory_lock(ceph_conf, pool):
+def test_calls_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_conf, pool):
     # An advisory lock is a cls_lock under the same name as the managed exclusive lock: with the exclusive-lock
     # feature, librbd retries acquiring the managed lock for a write or flush forever (python3-rbd hangs). The
     # binding refuses them with ReadOnlyImage while this handle holds such a lock. In a child process with a
@@ -228,6 +241,8 @@ def test_writes_refused_while_this_handle_holds_an_advisory_lock(ceph_conf, pool
     assert out["unlocked_elsewhere"] == ["ok", "77"]
     assert out["lock_after_aio"] == ["ImageBusy", True]
     assert out["no_feature"] == ["ok", "70"]
+    assert (out["lock_acquire_own"], out["lock_acquire_other"], out["lock_acquire_free"]) == (
+        "ImageBusy", "ImageBusy", "ok")
 
 
 # --- managed exclusive lock -------------------------------------------------------------------------------------

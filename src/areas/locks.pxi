@@ -100,15 +100,7 @@ cdef class _ImageLocks(_ImageClones):
         """
         if not self.advisory_cookies:
             return 0
-        cdef uint64_t features = 0
-        cdef int ret
-        cdef rbd_image_t image = self._begin_call()
-        with nogil:
-            ret = rbd_get_features(image, &features)
-        self._end_call()
-        if ret < 0:
-            raise make_ex(ret, "error getting features for image %s" % (self.name,))
-        if not (features & RBD_FEATURE_EXCLUSIVE_LOCK):
+        if not self._has_exclusive_lock_feature():
             return 0
         me = ("client.%d" % self.cluster.get_instance_id()).encode()
         clients, cookies = self._raw_lockers()
@@ -119,6 +111,30 @@ cdef class _ImageLocks(_ImageClones):
         raise make_ex(-C_EROFS, "image %s has the exclusive-lock feature and this handle holds the advisory lock '%s': "
                       "librbd would wait forever for the exclusive lock a write needs; unlock() first"
                       % (self.name, held[0].decode("utf-8", "replace")))
+
+    cdef int _refuse_lock_acquire_under_advisory_lock(self) except -1:
+        """ImageBusy instead of a lock_acquire() that librbd would never finish: while any client (this one
+        included) holds an advisory lock, librbd retries acquiring the managed lock (same cls_lock name) forever;
+        python3-rbd hangs. One round trip (the lockers list, which does not show the managed lock itself)."""
+        if not self._has_exclusive_lock_feature():
+            return 0  # librbd refuses lock_acquire at once (InvalidArgument)
+        clients, cookies = self._raw_lockers()
+        if clients:
+            raise make_ex(-C_EBUSY, "image %s is locked with the advisory lock '%s' of %s: librbd would wait forever "
+                          "for the exclusive lock; unlock() or break_lock() first"
+                          % (self.name, cookies[0].decode("utf-8", "replace"), clients[0].decode("utf-8", "replace")))
+        return 0
+
+    cdef bint _has_exclusive_lock_feature(self) except -1:
+        cdef uint64_t features = 0
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_features(image, &features)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting features for image %s" % (self.name,))
+        return (features & RBD_FEATURE_EXCLUSIVE_LOCK) != 0
 
     cdef tuple _raw_lockers(self):
         """(clients, cookies) of the advisory lock holders, as bytes."""
@@ -169,6 +185,7 @@ cdef class _ImageLocks(_ImageClones):
         """
         cdef rbd_lock_mode_t c_mode = lock_mode
         cdef int ret
+        self._refuse_lock_acquire_under_advisory_lock()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_lock_acquire(image, c_mode)
