@@ -198,6 +198,14 @@ with rbd.Image(ioctx, name) as image:
     out["unlocked_elsewhere"] = outcome(lambda: image.write(b"w", 0)), image.read(0, 1).hex()
     image.lock_release()
 with rbd.Image(ioctx, name) as image:
+    image.lock_exclusive("left")
+with rbd.Image(ioctx, name) as image:
+    # the lock belongs to the client and outlived the handle that took it
+    out["after_close"] = outcome(lambda: image.aio_write(b"q", 0, None))
+    image.unlock("left")
+    out["after_close_unlocked"] = outcome(lambda: image.write(b"q", 0)), image.read(0, 1).hex()
+    image.lock_release()
+with rbd.Image(ioctx, name) as image:
     # a flush in flight when the advisory lock is asked for takes the exclusive lock first
     image.aio_flush(None)
     out["lock_after_aio"] = outcome(lambda: image.lock_exclusive("late")), image.is_exclusive_lock_owner()
@@ -227,9 +235,10 @@ print(json.dumps(out))
 
 def test_calls_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_conf, pool):
     # An advisory lock is a cls_lock under the same name as the managed exclusive lock: with the exclusive-lock
-    # feature, librbd retries acquiring the managed lock for a write or flush forever (python3-rbd hangs). The
-    # binding refuses them with ReadOnlyImage while this handle holds such a lock. In a child process with a
-    # timeout, so that a regression fails instead of hanging the run.
+    # feature, librbd retries acquiring the managed lock for a write, a flush or lock_acquire() forever
+    # (python3-rbd hangs). The binding refuses writes with ReadOnlyImage while this client (any handle) holds such
+    # a lock, and lock_acquire() with ImageBusy while anyone does. In a child process with a timeout, so that a
+    # regression fails instead of hanging the run.
     result = subprocess.run([sys.executable, "-c", WRITES_UNDER_OWN_ADVISORY_LOCK_SCRIPT, ceph_conf, pool,
                              unique_name("img")], capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -239,6 +248,7 @@ def test_calls_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_c
     assert out["after_unlock"] == ["ok", "7a"]
     assert out["shared"] == "ReadOnlyImage"
     assert out["unlocked_elsewhere"] == ["ok", "77"]
+    assert out["after_close"] == "ReadOnlyImage" and out["after_close_unlocked"] == ["ok", "71"]
     assert out["lock_after_aio"] == ["ImageBusy", True]
     assert out["no_feature"] == ["ok", "70"]
     assert (out["lock_acquire_own"], out["lock_acquire_other"], out["lock_acquire_free"]) == (

@@ -32,8 +32,8 @@ cdef class _ImageBase:
     cdef object name
     cdef int in_flight
     cdef object _open_completion
-    # The cookies of the advisory locks taken through this handle (None when none): see _refuse_writes_while_locked.
-    cdef set advisory_cookies
+    # (client instance id, pool id, image id), computed when first needed: the key of _advisory_locks (locks.pxi).
+    cdef object lock_key
     cdef object __weakref__
 
     def __cinit__(self):

@@ -85,7 +85,31 @@ cdef class _OutBuffers:
         return [item.decode("utf-8") for item in raw.split(b"\0")]
 
 
+# The advisory locks taken through this module and not released through it: (client instance id, pool id, image
+# id) -> set of cookies. An advisory lock belongs to the client, not to the handle: it outlives close(), and every
+# handle of the client on that image is affected (see _ImageLocks._refuse_writes_while_locked).
+cdef dict _advisory_locks = {}
+
+
 cdef class _ImageLocks(_ImageClones):
+
+    cdef object _lock_key(self):
+        if self.lock_key is None:
+            self.lock_key = (self.cluster.get_instance_id(), self.ioctx.get_pool_id(), self.id())
+        return self.lock_key
+
+    cdef int _note_advisory_lock(self, bytes cookie) except -1:
+        _advisory_locks.setdefault(self._lock_key(), set()).add(cookie)
+        return 0
+
+    cdef int _forget_advisory_lock(self, bytes cookie) except -1:
+        key = self._lock_key()
+        cookies = _advisory_locks.get(key)
+        if cookies is not None:
+            cookies.discard(cookie)
+            if not cookies:
+                del _advisory_locks[key]
+        return 0
 
     cdef int _refuse_writes_while_locked(self) except -1:
         """ReadOnlyImage instead of a write or flush that librbd would never finish.
@@ -94,21 +118,23 @@ cdef class _ImageLocks(_ImageClones):
         as the managed exclusive lock. On an image with the exclusive-lock feature every write or flush first
         acquires the managed lock; while an advisory lock is held librbd retries that acquisition forever, so the
         write (and every later call that needs the lock, and close) hangs. python3-rbd hangs the same way (see
-        docs/reliability.md). Only locks taken through this handle are tracked (free for every other handle);
-        while some are, the image's lockers are read once per write to see whether the lock is still held (it
-        may have been broken or released elsewhere).
+        docs/reliability.md). Only the locks this process took (through any handle, see _advisory_locks) are
+        known: costs nothing while it holds none; while it holds one on this image, the image's lockers are read
+        once per write to see whether the lock is still held (it may have been broken or released elsewhere).
         """
-        if not self.advisory_cookies:
+        if not _advisory_locks:
             return 0
-        if not self._has_exclusive_lock_feature():
+        key = self._lock_key()
+        mine = _advisory_locks.get(key)
+        if not mine or not self._has_exclusive_lock_feature():
             return 0
-        me = ("client.%d" % self.cluster.get_instance_id()).encode()
+        me = ("client.%d" % key[0]).encode()
         clients, cookies = self._raw_lockers()
-        held = [cookie for client, cookie in zip(clients, cookies) if client == me and cookie in self.advisory_cookies]
+        held = [cookie for client, cookie in zip(clients, cookies) if client == me and cookie in mine]
         if not held:
-            self.advisory_cookies = None  # released or broken elsewhere
+            del _advisory_locks[key]  # released or broken elsewhere
             return 0
-        raise make_ex(-C_EROFS, "image %s has the exclusive-lock feature and this handle holds the advisory lock '%s': "
+        raise make_ex(-C_EROFS, "image %s has the exclusive-lock feature and this client holds the advisory lock '%s': "
                       "librbd would wait forever for the exclusive lock a write needs; unlock() first"
                       % (self.name, held[0].decode("utf-8", "replace")))
 
@@ -159,11 +185,6 @@ cdef class _ImageLocks(_ImageClones):
             return [], []
         return out.raw_strings(1, out.sizes[1]), out.raw_strings(2, out.sizes[2])
 
-    cdef int _note_advisory_lock(self, bytes cookie) except -1:
-        if self.advisory_cookies is None:
-            self.advisory_cookies = set()
-        self.advisory_cookies.add(cookie)
-        return 0
 
     def is_exclusive_lock_owner(self):
         """True if this image handle holds the exclusive lock (needs the exclusive-lock feature to be True)."""
@@ -271,8 +292,8 @@ cdef class _ImageLocks(_ImageClones):
         with nogil:
             ret = rbd_unlock(image, c_cookie)
         self._end_call()
-        if (ret == 0 or ret == -C_ENOENT) and self.advisory_cookies:
-            self.advisory_cookies.discard(cookie_bytes)
+        if (ret == 0 or ret == -C_ENOENT) and _advisory_locks:
+            self._forget_advisory_lock(cookie_bytes)
         if ret < 0:
             raise make_ex(ret, "error unlocking image %s" % (self.name,))
 
