@@ -215,12 +215,15 @@ with rbd.Image(ioctx, name) as image, rbd.Image(other_ioctx, name) as other:
     # lock_acquire under an advisory lock (this handle's or another client's) waits forever in librbd
     image.lock_exclusive("adv")
     out["lock_acquire_own"] = outcome(lambda: image.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE))
+    out["snap_limit_own"] = outcome(lambda: image.set_snap_limit(5)), outcome(image.remove_snap_limit)
     image.unlock("adv")
     other.lock_shared("adv", "tag")
     out["lock_acquire_other"] = outcome(lambda: image.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE))
+    out["snap_limit_other"] = outcome(lambda: image.set_snap_limit(5)), outcome(image.remove_snap_limit)
     other.unlock("adv")
     out["lock_acquire_free"] = outcome(lambda: image.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE))
     image.lock_release()
+    out["snap_limit_free"] = outcome(lambda: image.set_snap_limit(5)), outcome(image.remove_snap_limit)
 other_cluster.shutdown()
 with rbd.Image(ioctx, plain) as image:
     # without the exclusive-lock feature writes need no lock: nothing to refuse
@@ -235,10 +238,10 @@ print(json.dumps(out))
 
 def test_calls_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_conf, pool):
     # An advisory lock is a cls_lock under the same name as the managed exclusive lock: with the exclusive-lock
-    # feature, librbd retries acquiring the managed lock for a write, a flush or lock_acquire() forever
-    # (python3-rbd hangs). The binding refuses writes with ReadOnlyImage while this client (any handle) holds such
-    # a lock, and lock_acquire() with ImageBusy while anyone does. In a child process with a timeout, so that a
-    # regression fails instead of hanging the run.
+    # feature, librbd retries acquiring the managed lock forever for a write, a flush, lock_acquire() or
+    # set_snap_limit() (python3-rbd hangs). The binding refuses writes with ReadOnlyImage while this client (any
+    # handle) holds such a lock; lock_acquire() (ImageBusy) and the snapshot limit (ReadOnlyImage) while anyone
+    # does. In a child process with a timeout, so that a regression fails instead of hanging the run.
     result = subprocess.run([sys.executable, "-c", WRITES_UNDER_OWN_ADVISORY_LOCK_SCRIPT, ceph_conf, pool,
                              unique_name("img")], capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -253,6 +256,8 @@ def test_calls_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_c
     assert out["no_feature"] == ["ok", "70"]
     assert (out["lock_acquire_own"], out["lock_acquire_other"], out["lock_acquire_free"]) == (
         "ImageBusy", "ImageBusy", "ok")
+    assert out["snap_limit_own"] == out["snap_limit_other"] == ["ReadOnlyImage", "ReadOnlyImage"]
+    assert out["snap_limit_free"] == ["ok", "ok"]
 
 
 # --- managed exclusive lock -------------------------------------------------------------------------------------

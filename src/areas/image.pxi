@@ -131,6 +131,10 @@ cdef class _ImageBase:
         """Before a write or flush: overridden by the locks area (advisory locks taken through this handle)."""
         return 0
 
+    cdef int _refuse_under_any_advisory_lock(self, int err) except -1:
+        """Before a call librbd would never finish under an advisory lock: overridden by the locks area."""
+        return 0
+
     cdef int _settle(self) except -1:
         """Wait for this handle's calls and aio still in flight, before a call that librbd cannot run beside them.
 

@@ -138,15 +138,19 @@ cdef class _ImageLocks(_ImageClones):
                       "librbd would wait forever for the exclusive lock a write needs; unlock() first"
                       % (self.name, held[0].decode("utf-8", "replace")))
 
-    cdef int _refuse_lock_acquire_under_advisory_lock(self) except -1:
-        """ImageBusy instead of a lock_acquire() that librbd would never finish: while any client (this one
-        included) holds an advisory lock, librbd retries acquiring the managed lock (same cls_lock name) forever;
-        python3-rbd hangs. One round trip (the lockers list, which does not show the managed lock itself)."""
+    cdef int _refuse_under_any_advisory_lock(self, int err) except -1:
+        """Raise `err` (a negative errno) instead of a call that librbd would never finish: lock_acquire() and
+        snap_set_limit wait forever for the managed exclusive lock while any client (this one included) holds an
+        advisory lock (same cls_lock name); python3-rbd hangs. One round trip (the lockers list, which
+        holds the managed lock too, told apart by its cookie); these calls are rare."""
         if not self._has_exclusive_lock_feature():
-            return 0  # librbd refuses lock_acquire at once (InvalidArgument)
+            return 0  # no managed lock to wait for
         clients, cookies = self._raw_lockers()
-        if clients:
-            raise make_ex(-C_EBUSY, "image %s is locked with the advisory lock '%s' of %s: librbd would wait forever "
+        # The managed lock is a locker too, with a cookie "auto <id>" (librbd tells them apart the same way).
+        advisory = [(client, cookie) for client, cookie in zip(clients, cookies) if not cookie.startswith(b"auto ")]
+        if advisory:
+            clients, cookies = zip(*advisory)
+            raise make_ex(err, "image %s is locked with the advisory lock '%s' of %s: librbd would wait forever "
                           "for the exclusive lock; unlock() or break_lock() first"
                           % (self.name, cookies[0].decode("utf-8", "replace"), clients[0].decode("utf-8", "replace")))
         return 0
@@ -206,7 +210,7 @@ cdef class _ImageLocks(_ImageClones):
         """
         cdef rbd_lock_mode_t c_mode = lock_mode
         cdef int ret
-        self._refuse_lock_acquire_under_advisory_lock()
+        self._refuse_under_any_advisory_lock(-C_EBUSY)
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_lock_acquire(image, c_mode)
