@@ -67,6 +67,7 @@ class World:
         self.name = "campaign"
         self.image = None
         self.group = None
+        self.completion = None
 
     def ensure(self):
         # Create-and-ignore-"exists" rather than looking the names up in list()/group_list(): the campaign creates
@@ -140,8 +141,15 @@ def targets(world):
         if isinstance(cls, type) and cls_name.endswith("Iterator"):
             found.append(("%s()" % cls_name, cls))
     if hasattr(world.image.image, "aio_flush"):
-        completion = world.image.image.aio_flush(None)
-        add("Completion", completion)
+        # The target list must not depend on the outcome of earlier calls, or RBD_CAMPAIGN_ONLY replays diverge:
+        # when aio_flush is refused (ReadOnlyImage while the campaign holds an advisory lock, see
+        # docs/reliability.md) the previous Completion stands in.
+        try:
+            world.completion = world.image.image.aio_flush(None)
+        except rbd.Error:
+            pass
+        if world.completion is not None:
+            add("Completion", world.completion)
     return found
 
 
@@ -159,6 +167,39 @@ def librbd_abort_state(world, label):
                 and image.mirror_image_get_mode() == rbd.RBD_MIRROR_IMAGE_MODE_JOURNAL)
     except rbd.Error:
         return True  # cannot tell: stay on the safe side
+
+
+def librbd_hang_state(world, label, args):
+    """True when `label` would hang inside librbd whatever the binding does (docs/reliability.md, "librbd hangs
+    reachable from the API"): while an advisory lock is held on an image, RBD.trash_move of it and
+    Group.create_snap of a group it belongs to wait forever for its exclusive lock (python3-rbd too). The binding
+    cannot check that cheaply, so the campaign avoids exactly these calls while its image is advisory-locked."""
+    if label == "RBD.trash_move":
+        if len(args) < 2 or args[1] != world.name:
+            return False
+    elif label != "Group.create_snap":
+        return False
+    try:
+        if label == "RBD.trash_move":
+            return advisory_locked(world.image.image)
+        # Not root-caused yet (docs/reliability.md, "Open"): the group snapshot also hung while the campaign's
+        # handle owned the image's managed exclusive lock (taken by lock_acquire or a write).
+        if world.image.image.is_exclusive_lock_owner():
+            return True
+        # the group's members (an image of the campaign may have been renamed, or locked through another name)
+        for member in world.group.list_images():
+            with rbd.Image(world.ioctx, member["name"], read_only=True) as image:
+                if advisory_locked(image):
+                    return True
+        return False
+    except (rbd.Error, UnicodeError):
+        return True  # cannot tell: stay on the safe side
+
+
+def advisory_locked(image):
+    lockers = image.list_lockers()
+    # the managed exclusive lock shows up too, with a cookie "auto <id>"
+    return any(not cookie.startswith("auto ") for _, cookie, _ in (lockers["lockers"] if lockers else []))
 
 
 def arguments(rng, world, method):
@@ -213,7 +254,7 @@ def main():
         args = arguments(rng, world, method)
         if only is not None and index not in only:
             continue
-        if librbd_abort_state(world, label):
+        if librbd_abort_state(world, label) or librbd_hang_state(world, label, args):
             outcomes["avoided"] += 1
             continue
         current["call"] = "%s%r" % (label, tuple(args))[:300]
@@ -227,8 +268,12 @@ def main():
                     type(result).__name__.endswith("Iterator"):
                 list(result)
             outcomes["ok"] += 1
+            if TRACE:
+                print("  -> ok", file=sys.stderr, flush=True)
         except DOCUMENTED as exc:
             outcomes[type(exc).__name__] += 1
+            if TRACE:
+                print("  -> %s" % type(exc).__name__, file=sys.stderr, flush=True)
         except Exception as exc:
             print("UNDOCUMENTED: %s raised %s: %s" % (current["call"], type(exc).__name__, exc), file=sys.stderr)
             os._exit(4)

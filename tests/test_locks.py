@@ -2,6 +2,10 @@
 
 Breaking a lock blocklists the client that held it, so the victims here are throwaway Rados connections.
 """
+import json
+import subprocess
+import sys
+
 import pytest
 
 import rbd
@@ -149,6 +153,111 @@ def test_advisory_lock_bad_types(image):
                  lambda: image.break_lock(1, "c"), lambda: image.break_lock("client.1", 2)):
         with pytest.raises(rbd.InvalidArgument):
             call()
+
+
+WRITES_UNDER_OWN_ADVISORY_LOCK_SCRIPT = """
+import json, sys, rados, rbd
+cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
+name, plain = sys.argv[3], sys.argv[3] + "-plain"
+rbd.RBD().create(ioctx, name, 1 << 22, features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+rbd.RBD().create(ioctx, plain, 1 << 22, features=rbd.RBD_FEATURE_LAYERING)
+out = {}
+
+def outcome(call):
+    try:
+        call()
+        return "ok"
+    except rbd.Error as exc:
+        return type(exc).__name__
+
+writes = {
+    "write": lambda i: i.write(b"x", 0),
+    "writev": lambda i: i.writev([b"x"], 0),
+    "writesame": lambda i: i.writesame(0, 512, b"x" * 512),
+    "compare_and_write": lambda i: i.compare_and_write(0, b"\\0" * 512, b"y" * 512),
+    "discard": lambda i: i.discard(0, 512),
+    "write_zeroes": lambda i: i.write_zeroes(0, 512),
+    "flush": lambda i: i.flush(),
+    "aio_write": lambda i: i.aio_write(b"x", 0, None),
+    "aio_discard": lambda i: i.aio_discard(0, 512, None),
+    "aio_write_zeroes": lambda i: i.aio_write_zeroes(0, 512, None),
+    "aio_flush": lambda i: i.aio_flush(None),
+}
+with rbd.Image(ioctx, name) as image:
+    image.lock_exclusive("mine")
+    out["exclusive"] = {label: outcome(lambda: call(image)) for label, call in writes.items()}
+    out["read"] = image.read(0, 1).hex()
+    image.unlock("mine")
+    out["after_unlock"] = outcome(lambda: image.write(b"z", 0)), image.read(0, 1).hex()
+    image.lock_release()
+    image.lock_shared(b"\\xffmine", "tag")
+    out["shared"] = outcome(lambda: image.flush())
+    # released through another handle of the same client: the first one notices and writes again
+    with rbd.Image(ioctx, name) as other:
+        other.unlock(b"\\xffmine")
+    out["unlocked_elsewhere"] = outcome(lambda: image.write(b"w", 0)), image.read(0, 1).hex()
+    image.lock_release()
+with rbd.Image(ioctx, name) as image:
+    image.lock_exclusive("left")
+with rbd.Image(ioctx, name) as image:
+    # the lock belongs to the client and outlived the handle that took it
+    out["after_close"] = outcome(lambda: image.aio_write(b"q", 0, None))
+    image.unlock("left")
+    out["after_close_unlocked"] = outcome(lambda: image.write(b"q", 0)), image.read(0, 1).hex()
+    image.lock_release()
+with rbd.Image(ioctx, name) as image:
+    # a flush in flight when the advisory lock is asked for takes the exclusive lock first
+    image.aio_flush(None)
+    out["lock_after_aio"] = outcome(lambda: image.lock_exclusive("late")), image.is_exclusive_lock_owner()
+other_cluster = rados.Rados(conffile=sys.argv[1]); other_cluster.connect()
+other_ioctx = other_cluster.open_ioctx(sys.argv[2])
+with rbd.Image(ioctx, name) as image, rbd.Image(other_ioctx, name) as other:
+    # lock_acquire under an advisory lock (this handle's or another client's) waits forever in librbd
+    image.lock_exclusive("adv")
+    out["lock_acquire_own"] = outcome(lambda: image.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE))
+    out["snap_limit_own"] = outcome(lambda: image.set_snap_limit(5)), outcome(image.remove_snap_limit)
+    image.unlock("adv")
+    other.lock_shared("adv", "tag")
+    out["lock_acquire_other"] = outcome(lambda: image.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE))
+    out["snap_limit_other"] = outcome(lambda: image.set_snap_limit(5)), outcome(image.remove_snap_limit)
+    other.unlock("adv")
+    out["lock_acquire_free"] = outcome(lambda: image.lock_acquire(rbd.RBD_LOCK_MODE_EXCLUSIVE))
+    image.lock_release()
+    out["snap_limit_free"] = outcome(lambda: image.set_snap_limit(5)), outcome(image.remove_snap_limit)
+other_cluster.shutdown()
+with rbd.Image(ioctx, plain) as image:
+    # without the exclusive-lock feature writes need no lock: nothing to refuse
+    image.lock_exclusive("mine")
+    out["no_feature"] = outcome(lambda: image.write(b"p", 0)), image.read(0, 1).hex()
+    image.unlock("mine")
+rbd.RBD().remove(ioctx, name)
+rbd.RBD().remove(ioctx, plain)
+print(json.dumps(out))
+"""
+
+
+def test_calls_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_conf, pool):
+    # An advisory lock is a cls_lock under the same name as the managed exclusive lock: with the exclusive-lock
+    # feature, librbd retries acquiring the managed lock forever for a write, a flush, lock_acquire() or
+    # set_snap_limit() (python3-rbd hangs). The binding refuses writes with ReadOnlyImage while this client (any
+    # handle) holds such a lock; lock_acquire() (ImageBusy) and the snapshot limit (ReadOnlyImage) while anyone
+    # does. In a child process with a timeout, so that a regression fails instead of hanging the run.
+    result = subprocess.run([sys.executable, "-c", WRITES_UNDER_OWN_ADVISORY_LOCK_SCRIPT, ceph_conf, pool,
+                             unique_name("img")], capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["exclusive"] == {label: "ReadOnlyImage" for label in out["exclusive"]} and len(out["exclusive"]) == 11
+    assert out["read"] == "00"
+    assert out["after_unlock"] == ["ok", "7a"]
+    assert out["shared"] == "ReadOnlyImage"
+    assert out["unlocked_elsewhere"] == ["ok", "77"]
+    assert out["after_close"] == "ReadOnlyImage" and out["after_close_unlocked"] == ["ok", "71"]
+    assert out["lock_after_aio"] == ["ImageBusy", True]
+    assert out["no_feature"] == ["ok", "70"]
+    assert (out["lock_acquire_own"], out["lock_acquire_other"], out["lock_acquire_free"]) == (
+        "ImageBusy", "ImageBusy", "ok")
+    assert out["snap_limit_own"] == out["snap_limit_other"] == ["ReadOnlyImage", "ReadOnlyImage"]
+    assert out["snap_limit_free"] == ["ok", "ok"]
 
 
 # --- managed exclusive lock -------------------------------------------------------------------------------------

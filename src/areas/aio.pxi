@@ -426,6 +426,7 @@ cdef class _ImageAio(_ImageMigration):
         The data is not copied: the Completion holds the buffer until the write completed, so the caller may
         drop it right away. `oncomplete(completion)`; `completion.get_return_value()` is 0 or a negative errno.
         """
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef int c_flags = fadvise_flags
         cdef Completion comp = Completion.__new__(Completion)
@@ -454,6 +455,7 @@ cdef class _ImageAio(_ImageMigration):
 
     def aio_discard(self, offset, length, oncomplete):
         """Discard `length` bytes at `offset` asynchronously; `oncomplete(completion)`. Returns the Completion."""
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
         cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
@@ -475,6 +477,7 @@ cdef class _ImageAio(_ImageMigration):
 
     def aio_write_zeroes(self, offset, length, oncomplete, zero_flags=0):
         """Zero `length` bytes at `offset` asynchronously; `oncomplete(completion)`. Returns the Completion."""
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = zero_flags
@@ -497,6 +500,7 @@ cdef class _ImageAio(_ImageMigration):
 
     def aio_flush(self, oncomplete):
         """Flush asynchronously; `oncomplete(completion)` once earlier writes are persistent."""
+        self._refuse_writes_while_locked()
         cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
         cdef rbd_completion_t c = comp.rbd_comp
         cdef int ret

@@ -32,6 +32,8 @@ cdef class _ImageBase:
     cdef object name
     cdef int in_flight
     cdef object _open_completion
+    # (client instance id, pool id, image id), computed when first needed: the key of _advisory_locks (locks.pxi).
+    cdef object lock_key
     cdef object __weakref__
 
     def __cinit__(self):
@@ -123,6 +125,14 @@ cdef class _ImageBase:
         while self.in_flight > 0:
             with nogil:
                 usleep(1000)
+        return 0
+
+    cdef int _refuse_writes_while_locked(self) except -1:
+        """Before a write or flush: overridden by the locks area (advisory locks taken through this handle)."""
+        return 0
+
+    cdef int _refuse_under_any_advisory_lock(self, int err) except -1:
+        """Before a call librbd would never finish under an advisory lock: overridden by the locks area."""
         return 0
 
     cdef int _settle(self) except -1:

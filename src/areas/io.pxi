@@ -121,6 +121,7 @@ cdef class _ImageIO(_ImageBase):
 
         Images do not grow by writing: past the end raises InvalidArgument. A str raises TypeError.
         """
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef int c_flags = fadvise_flags
         cdef Py_buffer view
@@ -179,6 +180,7 @@ cdef class _ImageIO(_ImageBase):
         copying them; returns the total number of bytes written. Images do not grow: a write reaching past
         the end raises InvalidArgument and writes nothing (librbd alone would drop the tail silently).
         """
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         return self._vectored(buffers, c_offset, True)
 
@@ -244,6 +246,7 @@ cdef class _ImageIO(_ImageBase):
         A range reaching past the end of the image raises InvalidArgument and writes nothing (librbd alone
         would write the part that fits).
         """
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = fadvise_flags
@@ -283,6 +286,7 @@ cdef class _ImageIO(_ImageBase):
         nothing is written and CompareMismatchError is raised; its `mismatch_offset` is the image offset of the
         first byte that differs.
         """
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef int c_flags = fadvise_flags
         cdef uint64_t mismatch = 0
@@ -328,6 +332,7 @@ cdef class _ImageIO(_ImageBase):
 
     def discard(self, offset, length):
         """Deallocate `length` bytes at `offset` (they then read as zeros)."""
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
         cdef rbd_image_t image = self._begin_call()
@@ -339,6 +344,7 @@ cdef class _ImageIO(_ImageBase):
 
     def write_zeroes(self, offset, length, zero_flags=0):
         """Zero `length` bytes at `offset`; RBD_WRITE_ZEROES_FLAG_THICK_PROVISION allocates them."""
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
         cdef int c_flags = zero_flags
@@ -352,6 +358,7 @@ cdef class _ImageIO(_ImageBase):
 
     def flush(self):
         """Wait until all writes so far are persistent."""
+        self._refuse_writes_while_locked()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_flush(image)

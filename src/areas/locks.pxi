@@ -64,6 +64,16 @@ cdef class _OutBuffers:
                 self.sizes[i] = self.capacity[i]
         return 0
 
+    cdef list raw_strings(self, int i, size_t length):
+        """The NUL-terminated strings in the first `length` bytes of buffer `i`, as bytes; empty strings kept."""
+        if length == 0 or self.bufs[i] == NULL:
+            return []
+        length = min(length, self.capacity[i])
+        cdef bytes raw = self.bufs[i][:length]
+        if raw.endswith(b"\0"):
+            raw = raw[:-1]
+        return raw.split(b"\0")
+
     cdef list strings(self, int i, size_t length):
         """The NUL-terminated strings in the first `length` bytes of buffer `i`, decoded; empty strings kept."""
         if length == 0 or self.bufs[i] == NULL:
@@ -75,7 +85,110 @@ cdef class _OutBuffers:
         return [item.decode("utf-8") for item in raw.split(b"\0")]
 
 
+# The advisory locks taken through this module and not released through it: (client instance id, pool id, image
+# id) -> set of cookies. An advisory lock belongs to the client, not to the handle: it outlives close(), and every
+# handle of the client on that image is affected (see _ImageLocks._refuse_writes_while_locked).
+cdef dict _advisory_locks = {}
+
+
 cdef class _ImageLocks(_ImageClones):
+
+    cdef object _lock_key(self):
+        if self.lock_key is None:
+            self.lock_key = (self.cluster.get_instance_id(), self.ioctx.get_pool_id(), self.id())
+        return self.lock_key
+
+    cdef int _note_advisory_lock(self, bytes cookie) except -1:
+        _advisory_locks.setdefault(self._lock_key(), set()).add(cookie)
+        return 0
+
+    cdef int _forget_advisory_lock(self, bytes cookie) except -1:
+        key = self._lock_key()
+        cookies = _advisory_locks.get(key)
+        if cookies is not None:
+            cookies.discard(cookie)
+            if not cookies:
+                del _advisory_locks[key]
+        return 0
+
+    cdef int _refuse_writes_while_locked(self) except -1:
+        """ReadOnlyImage instead of a write or flush that librbd would never finish.
+
+        An advisory lock (lock_exclusive/lock_shared) is a cls_lock on the image header under the same lock name
+        as the managed exclusive lock. On an image with the exclusive-lock feature every write or flush first
+        acquires the managed lock; while an advisory lock is held librbd retries that acquisition forever, so the
+        write (and every later call that needs the lock, and close) hangs. python3-rbd hangs the same way (see
+        docs/reliability.md). Only the locks this process took (through any handle, see _advisory_locks) are
+        known: costs nothing while it holds none; while it holds one on this image, the image's lockers are read
+        once per write to see whether the lock is still held (it may have been broken or released elsewhere).
+        """
+        if not _advisory_locks:
+            return 0
+        key = self._lock_key()
+        mine = _advisory_locks.get(key)
+        if not mine or not self._has_exclusive_lock_feature():
+            return 0
+        me = ("client.%d" % key[0]).encode()
+        clients, cookies = self._raw_lockers()
+        held = [cookie for client, cookie in zip(clients, cookies) if client == me and cookie in mine]
+        if not held:
+            del _advisory_locks[key]  # released or broken elsewhere
+            return 0
+        raise make_ex(-C_EROFS, "image %s has the exclusive-lock feature and this client holds the advisory lock '%s': "
+                      "librbd would wait forever for the exclusive lock a write needs; unlock() first"
+                      % (self.name, held[0].decode("utf-8", "replace")))
+
+    cdef int _refuse_under_any_advisory_lock(self, int err) except -1:
+        """Raise `err` (a negative errno) instead of a call that librbd would never finish: lock_acquire() and
+        snap_set_limit wait forever for the managed exclusive lock while any client (this one included) holds an
+        advisory lock (same cls_lock name); python3-rbd hangs. One round trip (the lockers list, which
+        holds the managed lock too, told apart by its cookie); these calls are rare."""
+        if not self._has_exclusive_lock_feature():
+            return 0  # no managed lock to wait for
+        clients, cookies = self._raw_lockers()
+        # The managed lock is a locker too, with a cookie "auto <id>" (librbd tells them apart the same way).
+        advisory = [(client, cookie) for client, cookie in zip(clients, cookies) if not cookie.startswith(b"auto ")]
+        if advisory:
+            clients, cookies = zip(*advisory)
+            raise make_ex(err, "image %s is locked with the advisory lock '%s' of %s: librbd would wait forever "
+                          "for the exclusive lock; unlock() or break_lock() first"
+                          % (self.name, cookies[0].decode("utf-8", "replace"), clients[0].decode("utf-8", "replace")))
+        return 0
+
+    cdef bint _has_exclusive_lock_feature(self) except -1:
+        cdef uint64_t features = 0
+        cdef int ret
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = rbd_get_features(image, &features)
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting features for image %s" % (self.name,))
+        return (features & RBD_FEATURE_EXCLUSIVE_LOCK) != 0
+
+    cdef tuple _raw_lockers(self):
+        """(clients, cookies) of the advisory lock holders, as bytes."""
+        cdef _OutBuffers out = _OutBuffers(4, 1024)
+        cdef int exclusive = 0
+        cdef ssize_t ret
+        cdef rbd_image_t image = self._begin_call()
+        try:
+            while True:
+                out.prepare()
+                with nogil:
+                    ret = rbd_list_lockers(image, &exclusive, out.bufs[0], &out.sizes[0], out.bufs[1],
+                                           &out.sizes[1], out.bufs[2], &out.sizes[2], out.bufs[3], &out.sizes[3])
+                if ret != -C_ERANGE:
+                    break
+                out.grow()
+        finally:
+            self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error listing lockers of image %s" % (self.name,))
+        if ret == 0:
+            return [], []
+        return out.raw_strings(1, out.sizes[1]), out.raw_strings(2, out.sizes[2])
+
 
     def is_exclusive_lock_owner(self):
         """True if this image handle holds the exclusive lock (needs the exclusive-lock feature to be True)."""
@@ -97,6 +210,7 @@ cdef class _ImageLocks(_ImageClones):
         """
         cdef rbd_lock_mode_t c_mode = lock_mode
         cdef int ret
+        self._refuse_under_any_advisory_lock(-C_EBUSY)
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_lock_acquire(image, c_mode)
@@ -141,10 +255,15 @@ cdef class _ImageLocks(_ImageClones):
         cdef bytes cookie_bytes = cstr(cookie, "cookie")
         cdef const char *c_cookie = cookie_bytes
         cdef int ret
+        # A write or flush of this handle still in flight may be acquiring the managed exclusive lock: taking the
+        # advisory lock under it would leave it (and close) waiting forever. Let it finish first.
+        self._settle()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_lock_exclusive(image, c_cookie)
         self._end_call()
+        if ret == 0 or ret == -C_EEXIST:
+            self._note_advisory_lock(cookie_bytes)
         if ret < 0:
             raise make_ex(ret, "error acquiring exclusive lock on image %s" % (self.name,))
 
@@ -158,10 +277,13 @@ cdef class _ImageLocks(_ImageClones):
         cdef const char *c_cookie = cookie_bytes
         cdef const char *c_tag = tag_bytes
         cdef int ret
+        self._settle()  # as in lock_exclusive
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_lock_shared(image, c_cookie, c_tag)
         self._end_call()
+        if ret == 0 or ret == -C_EEXIST:
+            self._note_advisory_lock(cookie_bytes)
         if ret < 0:
             raise make_ex(ret, "error acquiring shared lock on image %s" % (self.name,))
 
@@ -174,6 +296,8 @@ cdef class _ImageLocks(_ImageClones):
         with nogil:
             ret = rbd_unlock(image, c_cookie)
         self._end_call()
+        if (ret == 0 or ret == -C_ENOENT) and _advisory_locks:
+            self._forget_advisory_lock(cookie_bytes)
         if ret < 0:
             raise make_ex(ret, "error unlocking image %s" % (self.name,))
 

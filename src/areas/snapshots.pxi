@@ -177,6 +177,8 @@ cdef class _ImageSnapshots(_ImageIO):
         """Allow at most `limit` snapshots (creating more raises an error). Returns 0, as upstream."""
         cdef uint64_t c_limit = limit
         cdef int ret
+        # librbd waits forever for the exclusive lock under an advisory lock (docs/reliability.md)
+        self._refuse_under_any_advisory_lock(-C_EROFS)
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_snap_set_limit(image, c_limit)
@@ -189,6 +191,8 @@ cdef class _ImageSnapshots(_ImageIO):
         """Remove the snapshot limit. Returns 0, as upstream."""
         cdef uint64_t c_limit = <uint64_t>-1
         cdef int ret
+        # librbd waits forever for the exclusive lock under an advisory lock (docs/reliability.md)
+        self._refuse_under_any_advisory_lock(-C_EROFS)
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_snap_set_limit(image, c_limit)

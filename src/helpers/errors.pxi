@@ -105,3 +105,4 @@ cdef extern from "<errno.h>":
         C_EBUSY "EBUSY"
         C_ENOTSUP "ENOTSUP"
         C_ESHUTDOWN "ESHUTDOWN"
+        C_EROFS "EROFS"
