@@ -6,6 +6,7 @@ started by ci/cluster.sh for the session and stopped afterwards. Nothing here mo
 $RBD_TEST_FEATURES (an integer mask) sets `rbd_default_features` for the test client, so the whole suite can be
 run with layering only (1), with the full set (125), or with the cluster default (unset).
 """
+import contextlib
 import os
 import subprocess
 import sys
@@ -79,15 +80,24 @@ def cluster(ceph_conf):
     handle.shutdown()
 
 
+@contextlib.contextmanager
+def rbd_pool(cluster, prefix="pool"):
+    """A fresh, uniquely named pool with the rbd application enabled; deleted on exit."""
+    name = unique_name(prefix)
+    cluster.create_pool(name)
+    try:
+        with cluster.open_ioctx(name) as ioctx:
+            ioctx.application_enable("rbd")
+        yield name
+    finally:
+        cluster.delete_pool(name)
+
+
 @pytest.fixture(scope="module")
 def pool(cluster):
     """The name of a fresh rbd pool for the test module, deleted afterwards."""
-    name = unique_name("pool")
-    cluster.create_pool(name)
-    with cluster.open_ioctx(name) as ioctx:
-        ioctx.application_enable("rbd")
-    yield name
-    cluster.delete_pool(name)
+    with rbd_pool(cluster) as name:
+        yield name
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import unique_name
+from conftest import rbd_pool
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bad_input_campaign.py")
 SECONDS = float(os.environ.get("RBD_CAMPAIGN_SECONDS", "24"))  # in total, shared by the seeds
@@ -23,15 +23,9 @@ SEEDS = [1, 4]
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_bad_input_campaign(ceph_conf, cluster, seed, record_property):
-    pool = unique_name("campaign")
-    cluster.create_pool(pool)
-    try:
-        with cluster.open_ioctx(pool) as ioctx:
-            ioctx.application_enable("rbd")
+    with rbd_pool(cluster, "campaign") as pool:
         result = subprocess.run([sys.executable, "-X", "dev", SCRIPT, ceph_conf, pool, str(SECONDS / len(SEEDS)),
                                  str(seed)], capture_output=True, text=True, timeout=SECONDS + 120)
-    finally:
-        cluster.delete_pool(pool)
     assert result.returncode == 0, "exit %d: %s" % (result.returncode, result.stderr[-4000:])
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     record_property("calls", summary["calls"])

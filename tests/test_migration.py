@@ -6,7 +6,7 @@ import json
 import pytest
 
 import rbd
-from conftest import MiB, unique_name
+from conftest import MiB, rbd_pool, unique_name
 
 PATTERN = [(0, b"first block " * 100), (MiB + 4096, b"middle" * 500), (3 * MiB, b"\xff" * 65536)]
 
@@ -14,12 +14,8 @@ PATTERN = [(0, b"first block " * 100), (MiB + 4096, b"middle" * 500), (3 * MiB, 
 @pytest.fixture(scope="module")
 def dest_pool(cluster):
     """A second pool, so that source and destination pool ids differ."""
-    name = unique_name("dest")
-    cluster.create_pool(name)
-    with cluster.open_ioctx(name) as ioctx:
-        ioctx.application_enable("rbd")
-    yield name
-    cluster.delete_pool(name)
+    with rbd_pool(cluster, "dest") as name:
+        yield name
 
 
 @pytest.fixture
