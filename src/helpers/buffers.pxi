@@ -90,3 +90,83 @@ cdef str first_c_string(bytes filled):
     if filled is None:
         return None
     return filled.split(b"\0", 1)[0].decode("utf-8")
+
+
+cdef class _OutBuffers:
+    """Up to four growable char buffers for one librbd call that fills several strings at once.
+
+    Such calls (rbd_list_lockers, rbd_metadata_list, rbd_pool_metadata_list) answer -ERANGE and write the sizes they
+    need into the size arguments: `prepare()` before each call, `grow()` after an -ERANGE. The buffers are freed
+    with the object.
+    """
+    cdef char *bufs[4]
+    cdef size_t sizes[4]      # in/out size arguments of the librbd call
+    cdef size_t capacity[4]   # what is allocated
+    cdef int count
+
+    def __cinit__(self, int count, size_t initial):
+        if count < 1 or count > 4:
+            raise ValueError("_OutBuffers holds 1 to 4 buffers, not %d" % count)
+        self.count = count
+        cdef int i
+        for i in range(4):
+            self.bufs[i] = NULL
+            self.capacity[i] = 0
+            self.sizes[i] = max(initial, <size_t>8)
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(4):
+            free(self.bufs[i])
+            self.bufs[i] = NULL
+
+    cdef int prepare(self) except -1:
+        """(Re)allocate every buffer to its wanted size, zero it, and set the size arguments to the capacity."""
+        cdef int i
+        cdef char *grown
+        for i in range(self.count):
+            if self.sizes[i] > MAX_FILL_SIZE:
+                raise MemoryError("librbd asked for a %d byte buffer" % self.sizes[i])
+            if self.sizes[i] > self.capacity[i] or self.bufs[i] == NULL:
+                grown = <char *>realloc(self.bufs[i], self.sizes[i])
+                if grown == NULL:
+                    raise MemoryError("cannot allocate %d bytes" % self.sizes[i])
+                self.bufs[i] = grown
+                self.capacity[i] = self.sizes[i]
+            memset(self.bufs[i], 0, self.capacity[i])
+            self.sizes[i] = self.capacity[i]
+        return 0
+
+    cdef int grow(self) except -1:
+        """After -ERANGE: take the sizes librbd asked for; if it asked for nothing bigger, double every buffer."""
+        cdef int i
+        cdef bint asked_more = False
+        for i in range(self.count):
+            if self.sizes[i] > self.capacity[i]:
+                asked_more = True
+        for i in range(self.count):
+            if not asked_more:
+                self.sizes[i] = self.capacity[i] * 2
+            elif self.sizes[i] < self.capacity[i]:
+                self.sizes[i] = self.capacity[i]
+        return 0
+
+    cdef list raw_strings(self, int i, size_t length):
+        """The NUL-terminated strings in the first `length` bytes of buffer `i`, as bytes; empty strings kept."""
+        if length == 0 or self.bufs[i] == NULL:
+            return []
+        length = min(length, self.capacity[i])
+        cdef bytes raw = self.bufs[i][:length]
+        if raw.endswith(b"\0"):
+            raw = raw[:-1]
+        return raw.split(b"\0")
+
+    cdef list strings(self, int i, size_t length):
+        """The NUL-terminated strings in the first `length` bytes of buffer `i`, decoded; empty strings kept."""
+        if length == 0 or self.bufs[i] == NULL:
+            return []
+        length = min(length, self.capacity[i])
+        cdef bytes raw = self.bufs[i][:length]
+        if raw.endswith(b"\0"):
+            raw = raw[:-1]
+        return [item.decode("utf-8") for item in raw.split(b"\0")]
