@@ -5,6 +5,7 @@ missing `-dev` package stops the build with one line that names the Debian packa
 of compiler errors.
 """
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -69,6 +70,14 @@ def extensions():
     )
 
 
+def stub_package_file():
+    """src/rbd.pyi copied as build/stubs/rbd-stubs/__init__.pyi (data_files keeps file names as they are)."""
+    target = os.path.join("build", "stubs", "rbd-stubs", "__init__.pyi")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    shutil.copyfile(os.path.join("src", "rbd.pyi"), target)
+    return target
+
+
 SITE_PACKAGES = os.path.relpath(sysconfig.get_path("purelib"), sys.prefix)
 check_native_dependencies()
 setup(
@@ -83,6 +92,6 @@ setup(
     # Type stubs: beside the extension module (editors read that), and as the PEP 561 stub-only package
     # `rbd-stubs` (mypy reads that: a top-level module cannot carry a py.typed marker).
     data_files=[(SITE_PACKAGES, ["src/rbd.pyi"]),
-                (os.path.join(SITE_PACKAGES, "rbd-stubs"), ["src/rbd-stubs/__init__.pyi"])],
+                (os.path.join(SITE_PACKAGES, "rbd-stubs"), [stub_package_file()])],
     zip_safe=False,
 )

@@ -15,7 +15,6 @@ import rbd
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STUB = os.path.join(REPO, "src", "rbd.pyi")
-STUB_PACKAGE = os.path.join(REPO, "src", "rbd-stubs", "__init__.pyi")  # the same text, for mypy (PEP 561)
 
 NAME = "str | bytes"
 PARAM_TYPES = {
@@ -239,17 +238,14 @@ def generate():
 def main():
     text = generate()
     if "--check" in sys.argv:
-        for path in (STUB, STUB_PACKAGE):
-            current = open(path).read() if os.path.exists(path) else ""
-            if current != text:
-                print("%s is stale: run tools/gen_stubs.py with the built module" % path)
-                return 1
+        current = open(STUB).read() if os.path.exists(STUB) else ""
+        if current != text:
+            print("%s is stale: run tools/gen_stubs.py with the built module" % STUB)
+            return 1
         return 0
-    os.makedirs(os.path.dirname(STUB_PACKAGE), exist_ok=True)
-    for path in (STUB, STUB_PACKAGE):
-        with open(path, "w") as f:
-            f.write(text)
-        print("wrote", path)
+    with open(STUB, "w") as f:
+        f.write(text)
+    print("wrote", STUB)
     return 0
 
 
