@@ -135,13 +135,28 @@ def ratio(a, b):
     return None if a is None or b in (None, 0) else a / b
 
 
+def round_ratios(rounds, peer):
+    """'min–max (median)' of ours/peer IOPS over the rounds where both ran."""
+    values = sorted(a["iops"] / b["iops"] for a, b in zip(rounds["ours"], rounds[peer]) if a and b and b["iops"])
+    if not values:
+        return "n/a"
+    return "%.2f–%.2f (median %.2f)" % (values[0], values[-1], statistics.median(values))
+
+
+def iops_range(rows):
+    values = [r["iops"] for r in rows if r]
+    return "%.0f–%.0f" % (min(values), max(values)) if values else "n/a"
+
+
 def table(results, cache, args, size):
     lines = [
         "# rbd benchmark: rbd cache %s" % ("on" if cache else "off"), "",
         "Image %d MiB (prefilled), %d rounds of %g s per workload and peer, peers interleaved; medians. "
         "CPU/op: user+system CPU of the client process per operation (Python peers). "
-        "Ratios > 1 mean ours does more IOPS, or uses more CPU per operation." % (size // MiB, args.repeat,
-                                                                                  args.seconds), "",
+        "Ratios > 1 mean ours does more IOPS, or uses more CPU per operation. Offsets are computed before the "
+        "timed loop (as fio does). qd32 (aio): 32 operations in flight, each oncomplete submits the next one; "
+        "qd32 (asyncio): 32 tasks each awaiting one operation at a time (opening the AsyncImage is not timed, as "
+        "fio's open is not)." % (size // MiB, args.repeat, args.seconds), "",
         "| workload | ours IOPS | python3-rbd IOPS | fio IOPS | ours MB/s | python3-rbd MB/s | fio MB/s "
         "| ours CPU µs/op | python3-rbd CPU µs/op | IOPS ours/python3-rbd | IOPS ours/fio "
         "| CPU/op ours/python3-rbd |",
@@ -157,6 +172,15 @@ def table(results, cache, args, size):
             fmt(ratio(m["ours"]["iops"], m["python3-rbd"]["iops"]), "%.2f"),
             fmt(ratio(m["ours"]["iops"], m["fio"]["iops"]), "%.2f"),
             fmt(ratio(m["ours"]["cpu_us_per_op"], m["python3-rbd"]["cpu_us_per_op"]), "%.2f")))
+    lines += ["", "Spread: the IOPS ratios of each round (the peers of a round ran back to back, so a round's ratio "
+              "is paired), lowest and highest, and the peers' own IOPS range across rounds.", "",
+              "| workload | ours/python3-rbd per round | ours/fio per round | ours IOPS range | python3-rbd IOPS range "
+              "| fio IOPS range |", "|---|---|---|---|---|---|"]
+    for name, title, _ in WORKLOADS:
+        rounds = results[name]
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+            title, round_ratios(rounds, "python3-rbd"), round_ratios(rounds, "fio"),
+            iops_range(rounds["ours"]), iops_range(rounds["python3-rbd"]), iops_range(rounds["fio"])))
     skipped = [title for name, title, _ in WORKLOADS if not any(results[name]["ours"])]
     if skipped:
         lines += ["", "n/a for ours: not available in this build (%s)." % "; ".join(skipped)]
@@ -210,7 +234,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conf", help="use this running cluster instead of starting one")
     parser.add_argument("--size-mib", type=int, default=256)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--cache", action="store_true", help="also run with rbd cache on (a second table)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))

@@ -8,6 +8,7 @@ CPU is this process's user+system time (all threads, librbd's included) during t
 """
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import resource
@@ -38,15 +39,13 @@ def cpu_seconds():
 
 
 def offsets(size, block, sequential, seed=1):
+    """An endless iterator of block-aligned offsets, computed before the timed section (as fio does), so that
+    the loop measures the module, not Python's random number generator."""
     count = size // block
     if sequential:
-        i = 0
-        while True:
-            yield (i % count) * block
-            i += 1
+        return itertools.cycle([i * block for i in range(count)])
     rng = random.Random(seed)
-    while True:
-        yield rng.randrange(count) * block
+    return itertools.cycle([rng.randrange(count) * block for _ in range(1 << 16)])
 
 
 def sync_loop(op, seconds):
@@ -60,18 +59,22 @@ def sync_loop(op, seconds):
 
 
 def run(image, workload, seconds, size):
-    """(ops, bytes per op) for `workload` running `seconds`."""
+    """(ops, bytes per op[, (wall, cpu)]) for `workload` running `seconds`; the third item when the workload
+    timed itself."""
     if workload in ("seq_write_4m", "seq_read_4m", "readinto_4m", "rand_write_4k", "rand_read_4k"):
         block = M4 if workload.endswith("4m") else K4
         where = offsets(size, block, workload.startswith("seq") or workload == "readinto_4m")
         data = bytes(random.Random(2).getrandbits(8) for _ in range(256)) * (block // 256)
         if "write" in workload:
-            op = lambda: image.write(data, next(where))
+            write = image.write
+            op = lambda: write(data, next(where))
         elif workload == "readinto_4m" and hasattr(image, "readinto"):
             buf = bytearray(block)
-            op = lambda: image.readinto(buf, next(where))
+            readinto = image.readinto
+            op = lambda: readinto(buf, next(where))
         else:
-            op = lambda: image.read(next(where), block)
+            read = image.read
+            op = lambda: read(next(where), block)
         return sync_loop(op, seconds), block
     if workload in ("rand_write_4k_qd32", "rand_read_4k_qd32"):
         if not hasattr(image, "aio_read"):
@@ -80,13 +83,15 @@ def run(image, workload, seconds, size):
     if workload in ("rand_write_4k_qd32_asyncio", "rand_read_4k_qd32_asyncio"):
         if not hasattr(rbd, "AsyncImage"):
             raise NotImplementedError("this module has no asyncio layer")
-        return asyncio.run(asyncio_loop(image, workload, seconds, size)), K4
+        ops, wall, cpu = asyncio.run(asyncio_loop(image, workload, seconds, size))
+        return ops, K4, (wall, cpu)
     if workload == "threads8_read_4k":
         counts = [0] * 8
 
         def reader(index):
             where = offsets(size, K4, False, seed=index + 10)
-            counts[index] = sync_loop(lambda: image.read(next(where), K4), seconds)
+            read = image.read
+            counts[index] = sync_loop(lambda: read(next(where), K4), seconds)
 
         threads = [threading.Thread(target=reader, args=(i,)) for i in range(8)]
         for t in threads:
@@ -98,56 +103,80 @@ def run(image, workload, seconds, size):
 
 
 def aio_loop(image, workload, seconds, size, depth=32):
-    slots = threading.Semaphore(depth)
-    done = [0]
-    errors = []
+    """Keep `depth` operations in flight: each oncomplete submits the next one, as fio's loop and ceph-mgr's
+    callback chains do (upstream runs callbacks on librbd's finisher thread, ours on its dispatcher thread)."""
     data = b"\xa5" * K4
     where = offsets(size, K4, False, seed=3)
+    write = "write" in workload
+    state = {"in_flight": depth, "stop": False}
+    done = itertools.count()  # next() on it is atomic under the GIL, whichever thread runs the callback
+    errors = []
+    lock = threading.Lock()
+    finished = threading.Event()
 
-    def on_read(completion, data_read):
-        if completion.get_return_value() < 0:
-            errors.append(completion.get_return_value())
-        done[0] += 1
-        slots.release()
+    aio_write, aio_read = image.aio_write, image.aio_read
+
+    def submit():
+        if write:
+            aio_write(data, next(where), on_write)
+        else:
+            aio_read(next(where), K4, on_read)
 
     def on_write(completion):
         if completion.get_return_value() < 0:
             errors.append(completion.get_return_value())
-        done[0] += 1
-        slots.release()
-
-    deadline = time.perf_counter() + seconds
-    submitted = 0
-    while time.perf_counter() < deadline:
-        slots.acquire()
-        if "write" in workload:
-            image.aio_write(data, next(where), on_write)
+        next(done)
+        if state["stop"] or errors:
+            with lock:
+                state["in_flight"] -= 1
+                if state["in_flight"] == 0:
+                    finished.set()
         else:
-            image.aio_read(next(where), K4, on_read)
-        submitted += 1
-    for _ in range(depth):  # wait for the ones in flight
-        slots.acquire()
+            submit()
+
+    def on_read(completion, data_read):
+        on_write(completion)
+
+    for _ in range(depth):
+        submit()
+    time.sleep(seconds)
+    state["stop"] = True
+    if not finished.wait(60):
+        raise RuntimeError("aio operations did not finish")
     if errors:
         raise RuntimeError("aio errors: %s" % errors[:5])
-    return submitted
+    return next(done)
 
 
 async def asyncio_loop(image, workload, seconds, size, depth=32):
-    """`depth` tasks each awaiting one 4 KiB operation at a time on an AsyncImage of the same image."""
+    """`depth` tasks each awaiting one 4 KiB operation at a time on an AsyncImage of the same image.
+
+    Returns (ops, wall, cpu) of the I/O alone: opening and closing the AsyncImage are not timed (fio does not
+    time its open either)."""
     data = b"\xa5" * K4
     where = offsets(size, K4, False, seed=4)
-    deadline = time.perf_counter() + seconds
+    write = "write" in workload
     done = [0]
+    stop = [False]
     async with await rbd.AsyncImage.open(image.ioctx_for_bench, image.name_for_bench) as aimage:
         async def task():
-            while time.perf_counter() < deadline:
-                if "write" in workload:
-                    await aimage.write(data, next(where))
+            count = 0
+            write_, read = aimage.write, aimage.read
+            while not stop[0]:
+                if write:
+                    await write_(data, next(where))
                 else:
-                    await aimage.read(next(where), K4)
-                done[0] += 1
+                    await read(next(where), K4)
+                count += 1
+            done[0] += count
+
+        loop = asyncio.get_running_loop()
+        cpu0, wall0 = cpu_seconds(), time.perf_counter()
+        loop.call_later(seconds, stop.__setitem__, 0, True)
         await asyncio.gather(*[task() for _ in range(depth)])
-    return done[0]
+        await aimage.flush()
+        wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
+    return done[0], wall, cpu
 
 
 def main():
@@ -169,9 +198,9 @@ def main():
             size = image.size()
             try:
                 cpu0, wall0 = cpu_seconds(), time.perf_counter()
-                ops, block = run(image, args.workload, args.seconds, size)
+                ops, block, *timed = run(image, args.workload, args.seconds, size)
                 image.flush()
-                wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
+                wall, cpu = timed[0] if timed else (time.perf_counter() - wall0, cpu_seconds() - cpu0)
                 result.update(ops=ops, bytes=ops * block, wall=wall, cpu=cpu)
             except NotImplementedError as exc:
                 result["skipped"] = str(exc)

@@ -514,3 +514,44 @@ def test_aio_read_length_too_large_for_a_buffer(image):
     image.aio_read(0, 16, lambda comp, data: done.set() if data == b"\0" * 16 else None)
     assert done.wait(30)
     assert called == []
+
+
+FORK_SCRIPT = """
+import os, sys, threading, rados, rbd
+
+
+def read_with_callback():
+    cluster = rados.Rados(conffile=os.environ["CEPH_CONF"])
+    cluster.connect()
+    with cluster.open_ioctx(sys.argv[1]) as ioctx, rbd.Image(ioctx, sys.argv[2]) as image:
+        done, got = threading.Event(), []
+        image.aio_read(0, 4096, lambda comp, data: (got.append(data), done.set()))
+        assert done.wait(30), "the callback never ran"
+        assert got == [b"f" * 4096], got
+    cluster.shutdown()
+
+
+read_with_callback()          # the parent's dispatcher thread is running now
+pid = os.fork()
+if pid == 0:                  # the child has no dispatcher thread: its first aio must start one
+    try:
+        read_with_callback()
+    except BaseException as exc:
+        print("child failed:", repr(exc), flush=True)
+        os._exit(3)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+print("child", os.waitstatus_to_exitcode(status))
+read_with_callback()          # and the parent's still works
+print("parent ok")
+"""
+
+
+def test_aio_callbacks_run_in_a_forked_child(pool, ioctx, image_name):
+    import subprocess
+    with rbd.Image(ioctx, image_name) as image:
+        image.write(b"f" * 4096, 0)
+    result = subprocess.run([sys.executable, "-c", FORK_SCRIPT, pool, image_name], capture_output=True,
+                            text=True, timeout=90, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split() == ["child", "0", "parent", "ok"]

@@ -18,7 +18,6 @@
 # the running loop's add_reader); completions are created without a C callback and harvested on the loop thread
 # with rbd_poll_io_events, so no librbd thread ever needs the GIL for them.
 
-from posix.types cimport pid_t
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 import threading as _threading
 import asyncio as _asyncio
@@ -35,9 +34,10 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_cond_wait(pthread_cond_t *, pthread_mutex_t *)
     int pthread_cond_broadcast(pthread_cond_t *)
     int pthread_cond_signal(pthread_cond_t *)
+    int pthread_atfork(void (*prepare)() noexcept nogil, void (*parent)() noexcept nogil,
+                       void (*child)() noexcept nogil)
 
 cdef extern from "<unistd.h>" nogil:
-    pid_t getpid()
     ssize_t c_read "read"(int fd, void *buf, size_t count)
     int c_close "close"(int fd)
 
@@ -89,8 +89,23 @@ cdef aio_node *_queue_tail = NULL
 pthread_mutex_init(&_queue_lock, NULL)
 pthread_cond_init(&_queue_cond, NULL)
 pthread_cond_init(&_done_cond, NULL)
-cdef pid_t _dispatcher_pid = 0
+cdef bint _dispatcher_running = False
 _dispatcher_thread = None
+
+
+cdef void _reset_queue_in_child() noexcept nogil:
+    """After fork(), in the child: no dispatcher thread exists there, and the parent's queue and locks are
+    meaningless (its librbd threads are gone too). The next submission starts a new dispatcher."""
+    global _queue_head, _queue_tail, _dispatcher_running
+    pthread_mutex_init(&_queue_lock, NULL)
+    pthread_cond_init(&_queue_cond, NULL)
+    pthread_cond_init(&_done_cond, NULL)
+    _queue_head = _queue_tail = NULL
+    _dispatcher_running = False
+
+
+# A fork handler rather than a getpid() per submission: that was a system call on every aio operation.
+pthread_atfork(NULL, NULL, _reset_queue_in_child)
 
 
 cdef void _aio_complete_cb(rbd_completion_t comp, void *arg) noexcept nogil:
@@ -112,20 +127,13 @@ cdef void _aio_complete_cb(rbd_completion_t comp, void *arg) noexcept nogil:
 
 cdef int _ensure_dispatcher() except -1:
     """Start the dispatcher thread the first time (and again in a forked child, where it does not exist)."""
-    global _dispatcher_pid, _dispatcher_thread, _queue_head, _queue_tail
-    cdef pid_t pid = getpid()
-    if _dispatcher_pid == pid:
+    global _dispatcher_running, _dispatcher_thread
+    if _dispatcher_running:
         return 0
-    if _dispatcher_pid != 0:
-        # A forked child: the parent's queue and locks are meaningless here.
-        pthread_mutex_init(&_queue_lock, NULL)
-        pthread_cond_init(&_queue_cond, NULL)
-        pthread_cond_init(&_done_cond, NULL)
-        _queue_head = _queue_tail = NULL
     thread = _threading.Thread(target=_dispatch_loop, name="rbd-aio-dispatcher", daemon=True)
     thread.start()
     _dispatcher_thread = thread
-    _dispatcher_pid = pid
+    _dispatcher_running = True
     return 0
 
 
