@@ -47,44 +47,6 @@ ctypedef int (*fill_fn)(void *handle, char *buf, size_t *size) noexcept nogil
 ctypedef int (*fill_key_fn)(void *handle, const char *key, char *buf, size_t *size) noexcept nogil
 
 
-cdef bytes fill_growing(fill_fn fn, void *handle, size_t initial, int *ret):
-    """Call `fn(handle, buf, &size)` until the buffer is big enough; the bytes it filled (None if *ret < 0)."""
-    return fill_key_growing(NULL, fn, handle, NULL, initial, ret)
-
-
-cdef bytes fill_key_growing(fill_key_fn key_fn, fill_fn fn, void *handle, const char *key, size_t initial,
-                            int *ret):
-    """As fill_growing, for calls that also take a key (`key_fn`), or none (`fn`, key_fn NULL)."""
-    cdef size_t size = max(initial, <size_t>8)
-    cdef size_t asked
-    cdef char *buf = NULL
-    cdef char *grown
-    try:
-        while True:
-            asked = size
-            grown = <char *>realloc(buf, size)
-            if grown == NULL:
-                raise MemoryError("cannot allocate %d bytes" % size)
-            buf = grown
-            memset(buf, 0, size)  # some calls (rbd_list) do not report the length they filled
-            with nogil:
-                if key_fn != NULL:
-                    ret[0] = key_fn(handle, key, buf, &size)
-                else:
-                    ret[0] = fn(handle, buf, &size)
-            if ret[0] != -C_ERANGE:
-                break
-            if size <= asked:  # librbd did not say how much it needs: double
-                size = asked * 2
-            if size > MAX_FILL_SIZE:
-                raise MemoryError("librbd asked for a %d byte buffer" % size)
-        if ret[0] < 0:
-            return None
-        return buf[:size]
-    finally:
-        free(buf)
-
-
 cdef str first_c_string(bytes filled):
     """The text before the first NUL of a filled buffer, decoded."""
     if filled is None:
@@ -93,11 +55,11 @@ cdef str first_c_string(bytes filled):
 
 
 cdef class _OutBuffers:
-    """Up to four growable char buffers for one librbd call that fills several strings at once.
+    """Up to four growable char buffers for one librbd call that fills one or several strings at once.
 
-    Such calls (rbd_list_lockers, rbd_metadata_list, rbd_pool_metadata_list) answer -ERANGE and write the sizes they
-    need into the size arguments: `prepare()` before each call, `grow()` after an -ERANGE. The buffers are freed
-    with the object.
+    Such calls (rbd_list_lockers, rbd_metadata_list, rbd_pool_metadata_list; fill_growing for the one-string calls)
+    answer -ERANGE and write the sizes they need into the size arguments: `prepare()` before each call, `grow()`
+    after an -ERANGE. The buffers are freed with the object.
     """
     cdef char *bufs[4]
     cdef size_t sizes[4]      # in/out size arguments of the librbd call
@@ -163,10 +125,28 @@ cdef class _OutBuffers:
 
     cdef list strings(self, int i, size_t length):
         """The NUL-terminated strings in the first `length` bytes of buffer `i`, decoded; empty strings kept."""
-        if length == 0 or self.bufs[i] == NULL:
-            return []
-        length = min(length, self.capacity[i])
-        cdef bytes raw = self.bufs[i][:length]
-        if raw.endswith(b"\0"):
-            raw = raw[:-1]
-        return [item.decode("utf-8") for item in raw.split(b"\0")]
+        return [item.decode("utf-8") for item in self.raw_strings(i, length)]
+
+
+cdef bytes fill_growing(fill_fn fn, void *handle, size_t initial, int *ret):
+    """Call `fn(handle, buf, &size)` until the buffer is big enough; the bytes it filled (None if *ret < 0)."""
+    return fill_key_growing(NULL, fn, handle, NULL, initial, ret)
+
+
+cdef bytes fill_key_growing(fill_key_fn key_fn, fill_fn fn, void *handle, const char *key, size_t initial,
+                            int *ret):
+    """As fill_growing, for calls that also take a key (`key_fn`), or none (`fn`, key_fn NULL)."""
+    cdef _OutBuffers out = _OutBuffers(1, initial)
+    while True:
+        out.prepare()
+        with nogil:
+            if key_fn != NULL:
+                ret[0] = key_fn(handle, key, out.bufs[0], &out.sizes[0])
+            else:
+                ret[0] = fn(handle, out.bufs[0], &out.sizes[0])
+        if ret[0] != -C_ERANGE:
+            break
+        out.grow()
+    if ret[0] < 0:
+        return None
+    return out.bufs[0][:min(out.sizes[0], out.capacity[0])]
