@@ -171,17 +171,12 @@ def librbd_abort_state(world, label):
 
 def librbd_hang_state(world, label, args):
     """True when `label` would hang inside librbd whatever the binding does (docs/reliability.md, "librbd hangs
-    reachable from the API"): while an advisory lock is held on an image, RBD.trash_move of it and
-    Group.create_snap of a group it belongs to wait forever for its exclusive lock (python3-rbd too). The binding
-    cannot check that cheaply, so the campaign avoids exactly these calls while its image is advisory-locked."""
-    if label == "RBD.trash_move":
-        if len(args) < 2 or args[1] != world.name:
-            return False
-    elif label != "Group.create_snap":
+    reachable from the API"): while an advisory lock is held on a member image, Group.create_snap waits forever for
+    its exclusive lock (python3-rbd too). The binding does not check that (it would have to open every member), so
+    the campaign avoids exactly this call while a group member is advisory-locked."""
+    if label != "Group.create_snap":
         return False
     try:
-        if label == "RBD.trash_move":
-            return advisory_locked(world.image.image)
         # Not root-caused yet (docs/reliability.md, "Open"): the group snapshot also hung while the campaign's
         # handle owned the image's managed exclusive lock (taken by lock_acquire or a write).
         if world.image.image.is_exclusive_lock_owner():
