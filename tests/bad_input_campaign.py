@@ -169,34 +169,6 @@ def librbd_abort_state(world, label):
         return True  # cannot tell: stay on the safe side
 
 
-def librbd_hang_state(world, label, args):
-    """True when `label` would hang inside librbd whatever the binding does (docs/reliability.md, "librbd hangs
-    reachable from the API"): while an advisory lock is held on a member image, Group.create_snap waits forever for
-    its exclusive lock (python3-rbd too). The binding does not check that (it would have to open every member), so
-    the campaign avoids exactly this call while a group member is advisory-locked."""
-    if label != "Group.create_snap":
-        return False
-    try:
-        # Not root-caused yet (docs/reliability.md, "Open"): the group snapshot also hung while the campaign's
-        # handle owned the image's managed exclusive lock (taken by lock_acquire or a write).
-        if world.image.image.is_exclusive_lock_owner():
-            return True
-        # the group's members (an image of the campaign may have been renamed, or locked through another name)
-        for member in world.group.list_images():
-            with rbd.Image(world.ioctx, member["name"], read_only=True) as image:
-                if advisory_locked(image):
-                    return True
-        return False
-    except (rbd.Error, UnicodeError):
-        return True  # cannot tell: stay on the safe side
-
-
-def advisory_locked(image):
-    lockers = image.list_lockers()
-    # the managed exclusive lock shows up too, with a cookie "auto <id>"
-    return any(not cookie.startswith("auto ") for _, cookie, _ in (lockers["lockers"] if lockers else []))
-
-
 def arguments(rng, world, method):
     try:
         params = list(inspect.signature(method).parameters.values())
@@ -249,7 +221,7 @@ def main():
         args = arguments(rng, world, method)
         if only is not None and index not in only:
             continue
-        if librbd_abort_state(world, label) or librbd_hang_state(world, label, args):
+        if librbd_abort_state(world, label):
             outcomes["avoided"] += 1
             continue
         current["call"] = "%s%r" % (label, tuple(args))[:300]

@@ -472,7 +472,7 @@ class _RBDImages:
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
         cdef int ret
-        refuse_if_advisory_locked(io, name_bytes, None, "remove")
+        refuse_if_advisory_locked(io, name_bytes, None, "remove it")
         cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()

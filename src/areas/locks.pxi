@@ -77,7 +77,7 @@ cdef int refuse_if_advisory_locked(rados_ioctx_t io, bytes name, bytes image_id,
     client, cookie = found
     label = name if image_id is None else b"with id " + image_id
     raise make_ex(-C_EBUSY, "image %s is locked with the advisory lock '%s' of %s: librbd would wait forever for "
-                  "its exclusive lock to %s it; unlock() or break_lock() first"
+                  "its exclusive lock to %s; unlock() or break_lock() first"
                   % (label.decode("utf-8", "replace"), cookie.decode("utf-8", "replace"),
                      client.decode("utf-8", "replace"), what))
 

@@ -46,7 +46,7 @@ class _RBDTrash:
         cdef const char *c_name = name_bytes
         cdef uint64_t c_delay = delay
         cdef int ret
-        refuse_if_advisory_locked(io, name_bytes, None, "move")
+        refuse_if_advisory_locked(io, name_bytes, None, "move it to the trash")
         with nogil:
             ret = rbd_trash_move(io, c_name, c_delay)
         if ret < 0:
@@ -84,7 +84,7 @@ class _RBDTrash:
         cdef bytes id_bytes = cstr(image_id, "image_id")
         cdef const char *c_id = id_bytes
         cdef c_bool c_force = bool(force)
-        refuse_if_advisory_locked(io, None, id_bytes, "remove")
+        refuse_if_advisory_locked(io, None, id_bytes, "remove it")
         cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
@@ -117,7 +117,7 @@ class _RBDTrash:
         for entry in TrashIterator(ioctx):
             if c_threshold < 0 and _timegm(entry["deferment_end_time"]) > limit:
                 continue  # not due: librbd leaves it alone
-            refuse_if_advisory_locked(io, None, entry["id"].encode(), "remove")
+            refuse_if_advisory_locked(io, None, entry["id"].encode(), "remove it")
         with nogil:
             ret = rbd_trash_purge(io, c_expire, c_threshold)
         if ret < 0:
