@@ -1,6 +1,9 @@
 """Image lifecycle and properties, and the RBD calls that create, list, rename and remove images."""
 import datetime
 import inspect
+import json
+import subprocess
+import sys
 
 import pytest
 import rados
@@ -338,3 +341,37 @@ def test_introspection():
     assert list(inspect.signature(rbd.Image.resize).parameters) == ["self", "size", "allow_shrink"]
     assert list(inspect.signature(rbd.Image.write_zeroes).parameters) == ["self", "offset", "length",
                                                                           "zero_flags"]
+
+
+REMOVE_UNDER_ADVISORY_LOCK_SCRIPT = """
+import json, sys, rados, rbd
+cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
+name = sys.argv[3]
+rbd.RBD().create(ioctx, name, 1 << 20, features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+out = {}
+image = rbd.Image(ioctx, name)
+image.lock_exclusive("mine")
+image.close()  # the advisory lock belongs to the client: it outlives the handle
+try:
+    rbd.RBD().remove(ioctx, name)
+    out["locked"] = "ok"
+except rbd.Error as exc:
+    out["locked"] = [type(exc).__name__, "advisory lock 'mine'" in str(exc)]
+with rbd.Image(ioctx, name) as image:
+    image.unlock("mine")
+rbd.RBD().remove(ioctx, name)
+out["unlocked"] = name in rbd.RBD().list(ioctx)
+print(json.dumps(out))
+"""
+
+
+@requires_features(rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+def test_remove_under_an_advisory_lock_is_refused(ceph_conf, pool):
+    # librbd takes the image's managed exclusive lock before deleting it; an advisory lock (same cls_lock name)
+    # makes it retry forever (python3-rbd hangs). The binding checks the lockers first: ImageBusy. In a child
+    # process with a timeout: a regression hangs.
+    result = subprocess.run([sys.executable, "-c", REMOVE_UNDER_ADVISORY_LOCK_SCRIPT, ceph_conf, pool,
+                             unique_name("img")], capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out == {"locked": ["ImageBusy", True], "unlocked": False}

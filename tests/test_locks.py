@@ -260,6 +260,83 @@ def test_calls_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_c
     assert out["snap_limit_free"] == ["ok", "ok"]
 
 
+READS_UNDER_OWN_ADVISORY_LOCK_SCRIPT = """
+import json, sys, rados, rbd
+cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
+name = sys.argv[3]
+lock = rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK
+rbd.RBD().create(ioctx, name, 1 << 22, features=lock | rbd.RBD_FEATURE_JOURNALING)
+rbd.RBD().create(ioctx, name + "-cor", 1 << 22, features=lock)
+rbd.RBD().create(ioctx, name + "-plain", 1 << 22, features=lock)
+out = {}
+
+def outcome(call):
+    try:
+        result = call()
+        return result.hex() if isinstance(result, bytes) else "ok"
+    except rbd.Error as exc:
+        return type(exc).__name__
+
+reads = {
+    "read": lambda i: i.read(0, 1),
+    "readinto": lambda i: i.readinto(bytearray(1), 0),
+    "readv": lambda i: i.readv([bytearray(1)], 0),
+    "aio_read": lambda i: i.aio_read(0, 1, None),
+    "copy": lambda i: i.copy(ioctx, name + "-copy"),
+}
+with rbd.Image(ioctx, name) as image:
+    image.write(b"j", 0)
+    image.create_snap("s")
+    image.lock_release()
+    image.lock_exclusive("mine")
+    out["journaling"] = {label: outcome(lambda: call(image)) for label, call in reads.items()}
+    out["deep_copy"] = outcome(lambda: image.deep_copy(ioctx, name + "-deep"))  # reads without the lock
+    image.set_snap("s")
+    out["at_snapshot"] = outcome(lambda: image.read(0, 1))
+    image.set_snap(None)
+    out["back_at_head"] = outcome(lambda: image.read(0, 1))
+    with rbd.Image(ioctx, name, read_only=True) as reader:
+        out["read_only"] = outcome(lambda: reader.read(0, 1))
+    with rbd.Image(ioctx, name, snapshot="s") as reader:
+        out["opened_at_snapshot"] = outcome(lambda: reader.read(0, 1))
+    image.unlock("mine")
+    out["unlocked"] = outcome(lambda: image.read(0, 1))
+with rbd.Image(ioctx, name + "-cor") as image:
+    image.metadata_set("conf_rbd_clone_copy_on_read", "true")
+with rbd.Image(ioctx, name + "-cor") as image:
+    # copy-on-read makes librbd take the lock for reads, parent or not
+    image.lock_exclusive("mine")
+    out["copy_on_read"] = outcome(lambda: image.read(0, 1))
+    image.unlock("mine")
+with rbd.Image(ioctx, name + "-plain") as image:
+    # exclusive-lock without journaling or copy-on-read: reads need no lock, nothing to refuse
+    image.lock_exclusive("mine")
+    out["plain"] = outcome(lambda: image.read(0, 1))
+    image.unlock("mine")
+print(json.dumps(out))
+"""
+
+
+def test_reads_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_conf, pool):
+    # With the journaling feature (or copy-on-read configured) librbd takes the managed exclusive lock for reads
+    # too; under an advisory lock of this client it retries that forever (python3-rbd hangs in read, aio_read and
+    # copy). The binding raises ImageBusy for reads of a writable handle at the head instead; read-only handles,
+    # snapshots and deep_copy read without the lock and go on. In a child process with a timeout: a regression
+    # hangs.
+    result = subprocess.run([sys.executable, "-c", READS_UNDER_OWN_ADVISORY_LOCK_SCRIPT, ceph_conf, pool,
+                             unique_name("img")], capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["journaling"] == {"read": "ImageBusy", "readinto": "ImageBusy", "readv": "ImageBusy",
+                                 "aio_read": "ImageBusy", "copy": "ImageBusy"}
+    assert out["deep_copy"] == "ok"
+    assert out["at_snapshot"] == "6a" and out["back_at_head"] == "ImageBusy"
+    assert out["read_only"] == out["opened_at_snapshot"] == "6a"
+    assert out["unlocked"] == "6a"
+    assert out["copy_on_read"] == "ImageBusy"
+    assert out["plain"] == "00"
+
+
 # --- managed exclusive lock -------------------------------------------------------------------------------------
 
 @needs_exclusive_lock

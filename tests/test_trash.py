@@ -1,5 +1,8 @@
 """Trash: move, get, list, remove (deferment, force, progress), purge, restore."""
 import datetime
+import json
+import subprocess
+import sys
 
 import pytest
 
@@ -263,3 +266,55 @@ def test_migration_source_is_named(cluster, pool, ioctx):
         rbd.RBD().migration_abort(ioctx, name + "-dest")
     assert name in rbd.RBD().list(ioctx)
     rbd.RBD().remove(ioctx, name)
+
+
+TRASH_UNDER_ADVISORY_LOCK_SCRIPT = """
+import datetime, json, sys, rados, rbd
+cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
+name = sys.argv[3]
+r = rbd.RBD()
+r.create(ioctx, name, 1 << 20, features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+r.create(ioctx, name + "-later", 1 << 20, features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+out = {}
+
+def outcome(call):
+    try:
+        call()
+        return "ok"
+    except rbd.Error as exc:
+        return type(exc).__name__
+
+image = rbd.Image(ioctx, name)
+image_id = image.id()
+image.lock_exclusive("mine")
+out["move_locked"] = outcome(lambda: r.trash_move(ioctx, name))
+image.unlock("mine")
+r.trash_move(ioctx, name)
+image.lock_exclusive("mine")  # the handle stays usable in the trash
+r.trash_move(ioctx, name + "-later", 3600)  # not due: a purge leaves it alone
+out["remove_locked"] = outcome(lambda: r.trash_remove(ioctx, image_id, True))
+out["purge_locked"] = outcome(lambda: r.trash_purge(ioctx))
+out["trash"] = sorted(entry["name"] for entry in r.trash_list(ioctx))
+image.unlock("mine")
+image.close()
+out["purge_unlocked"] = outcome(lambda: r.trash_purge(ioctx))
+out["trash_after"] = sorted(entry["name"] for entry in r.trash_list(ioctx))
+print(json.dumps(out))
+"""
+
+
+def test_trash_calls_under_an_advisory_lock_are_refused(ceph_conf, pool, ioctx):
+    # Moving an image to the trash and deleting it from there take its managed exclusive lock; under an advisory
+    # lock (same cls_lock name) librbd retries forever (python3-rbd hangs in trash_move, trash_remove and
+    # trash_purge). The binding checks the lockers first: ImageBusy, nothing moved or deleted. A purge checks only
+    # the images it would delete. In a child process with a timeout: a regression hangs.
+    name = unique_name("img")
+    result = subprocess.run([sys.executable, "-c", TRASH_UNDER_ADVISORY_LOCK_SCRIPT, ceph_conf, pool, name],
+                            capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["move_locked"] == "ImageBusy"
+    assert out["remove_locked"] == out["purge_locked"] == "ImageBusy"
+    assert out["trash"] == [name, name + "-later"]
+    assert out["purge_unlocked"] == "ok" and out["trash_after"] == [name + "-later"]
+    rbd.RBD().trash_remove(ioctx, trash_id(ioctx, name + "-later"), True)

@@ -405,6 +405,7 @@ cdef class _ImageAio(_ImageMigration):
         `oncomplete(completion, data)` gets the bytes (shorter at the end of the image) or None on error
         (`completion.get_return_value()` is then the negative errno).
         """
+        self._refuse_reads_while_locked()
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = fadvise_flags

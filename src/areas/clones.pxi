@@ -93,6 +93,7 @@ cdef class _ImageClones(_ImageSnapshots):
         Snapshots are not copied (see deep_copy). `features`, `order`, `stripe_unit`, `stripe_count` and
         `data_pool` set up the new image as in RBD.create (None: like the source). ImageExists if it exists.
         """
+        self._refuse_reads_while_locked()
         cdef rados_ioctx_t io = ioctx_handle(dest_ioctx)
         cdef bytes name_bytes = cstr(dest_name, "dest_name")
         cdef const char *c_name = name_bytes

@@ -137,7 +137,8 @@ cdef class Group:
     def create_snap(self, snap_name, flags=0):
         """Take a consistent snapshot `snap_name` of every image of the group.
 
-        `flags`: RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR.
+        `flags`: RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR. ImageBusy while a member
+        image is locked with an advisory lock (librbd would wait forever for its exclusive lock).
         """
         cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
         cdef bytes snap_bytes = cstr(snap_name, "snap_name")
@@ -145,11 +146,38 @@ cdef class Group:
         cdef const char *c_snap = snap_bytes
         cdef uint32_t c_flags = flags
         cdef int ret
+        self._refuse_if_a_member_is_advisory_locked()
         with nogil:
             ret = rbd_group_snap_create2(io, c_group, c_snap, c_flags)
         if ret < 0:
             raise make_ex(ret, "error creating snapshot %s of group %s" % (snap_name, self.name),
                           group_errno_to_exception)
+
+    def _refuse_if_a_member_is_advisory_locked(self):
+        # librbd takes every member's managed exclusive lock for a group snapshot; an advisory lock (same cls_lock
+        # name, any client) makes it retry forever (python3-rbd hangs). One read-only open per member.
+        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        pool_id = self.ioctx.get_pool_id()
+        what = "snapshot it with group %s" % (self.name.decode("utf-8", "replace"),)
+        others = {}
+        try:
+            for name, pool, _ in raw_group_images(self):
+                if name is None:
+                    continue
+                if pool == pool_id:
+                    refuse_if_advisory_locked(io, name, None, what)
+                    continue
+                if pool not in others:
+                    try:
+                        other = cluster_of(self.ioctx).open_ioctx2(pool)
+                    except Exception:
+                        continue  # e.g. the pool is gone: librbd reports it
+                    other.set_namespace(self.ioctx.get_namespace())
+                    others[pool] = other
+                refuse_if_advisory_locked(ioctx_handle(others[pool]), name, None, what)
+        finally:
+            for other in others.values():
+                other.close()
 
     def remove_snap(self, snap_name):
         """Remove group snapshot `snap_name` (and the image snapshots it made)."""
@@ -205,6 +233,38 @@ cdef class Group:
                           group_errno_to_exception)
 
 
+cdef list raw_group_images(Group group):
+    """[(name as bytes, pool id, state)] of the images of `group`."""
+    cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
+    cdef const char *c_group = group.name
+    cdef size_t capacity = 32
+    cdef size_t count
+    cdef rbd_group_image_info_t *images = NULL
+    cdef rbd_group_image_info_t *grown
+    cdef int ret
+    try:
+        while True:
+            grown = <rbd_group_image_info_t *>realloc(images, capacity * sizeof(rbd_group_image_info_t))
+            if grown == NULL:
+                raise MemoryError("cannot list %d group images" % capacity)
+            images = grown
+            count = capacity
+            with nogil:
+                ret = rbd_group_image_list(io, c_group, images, sizeof(rbd_group_image_info_t), &count)
+            if ret != -C_ERANGE:
+                break
+            capacity = next_capacity(capacity, count)
+        if ret < 0:
+            raise make_ex(ret, "error listing images of group %s" % (group.name,), group_errno_to_exception)
+        try:
+            return [(None if images[i].name == NULL else <bytes>images[i].name, images[i].pool, <int>images[i].state)
+                    for i in range(count)]
+        finally:
+            rbd_group_image_list_cleanup(images, sizeof(rbd_group_image_info_t), count)
+    finally:
+        free(images)
+
+
 cdef class GroupImageIterator:
     """GroupImageIterator(group)
 --
@@ -216,35 +276,9 @@ cdef class GroupImageIterator:
     cdef list entries
 
     def __init__(self, Group group not None):
-        cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
         self.group = group
-        cdef const char *c_group = group.name
-        cdef size_t capacity = 32
-        cdef size_t count
-        cdef rbd_group_image_info_t *images = NULL
-        cdef rbd_group_image_info_t *grown
-        cdef int ret
-        try:
-            while True:
-                grown = <rbd_group_image_info_t *>realloc(images, capacity * sizeof(rbd_group_image_info_t))
-                if grown == NULL:
-                    raise MemoryError("cannot list %d group images" % capacity)
-                images = grown
-                count = capacity
-                with nogil:
-                    ret = rbd_group_image_list(io, c_group, images, sizeof(rbd_group_image_info_t), &count)
-                if ret != -C_ERANGE:
-                    break
-                capacity = next_capacity(capacity, count)
-            if ret < 0:
-                raise make_ex(ret, "error listing images of group %s" % (group.name,), group_errno_to_exception)
-            try:
-                self.entries = [{"name": decode_c(images[i].name), "pool": images[i].pool,
-                                 "state": <int>images[i].state} for i in range(count)]
-            finally:
-                rbd_group_image_list_cleanup(images, sizeof(rbd_group_image_info_t), count)
-        finally:
-            free(images)
+        self.entries = [{"name": decode_cstr(name), "pool": pool, "state": state}
+                        for name, pool, state in raw_group_images(group)]
 
     def __iter__(self):
         return iter(self.entries)

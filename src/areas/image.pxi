@@ -34,6 +34,9 @@ cdef class _ImageBase:
     cdef object _open_completion
     # (client instance id, pool id, image id), computed when first needed: the key of _advisory_locks (locks.pxi).
     cdef object lock_key
+    # Opened read-only / set to a snapshot: librbd then reads without the exclusive lock (see locks.pxi).
+    cdef bint read_only
+    cdef bint at_snapshot
     cdef object __weakref__
 
     def __cinit__(self):
@@ -56,6 +59,8 @@ cdef class _ImageBase:
         self.name = cstr(name, "name", opt=True)
         cdef bytes id_bytes = cstr(image_id, "image_id", opt=True)
         cdef bytes snap_bytes = cstr(snapshot, "snapshot", opt=True)
+        self.read_only = read_only
+        self.at_snapshot = snap_bytes is not None
         if _oncomplete is not None:
             self._open_async(_oncomplete, ioctx, id_bytes, snap_bytes, read_only)
             return
@@ -129,6 +134,10 @@ cdef class _ImageBase:
 
     cdef int _refuse_writes_while_locked(self) except -1:
         """Before a write or flush: overridden by the locks area (advisory locks taken through this handle)."""
+        return 0
+
+    cdef int _refuse_reads_while_locked(self) except -1:
+        """Before a read: overridden by the locks area (reads that need the exclusive lock under an advisory one)."""
         return 0
 
     cdef int _refuse_under_any_advisory_lock(self, int err) except -1:
@@ -457,11 +466,13 @@ class _RBDImages:
             raise make_ex(ret, "error creating image")
 
     def remove(self, ioctx, name, on_progress=None):
-        """Delete image `name` and its data. Fails with ImageHasSnapshots or ImageBusy (watched)."""
+        """Delete image `name` and its data. Fails with ImageHasSnapshots or ImageBusy (watched, or locked with an
+        advisory lock: librbd would wait forever for its exclusive lock)."""
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
         cdef int ret
+        refuse_if_advisory_locked(io, name_bytes, None, "remove it")
         cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()

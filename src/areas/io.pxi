@@ -100,6 +100,7 @@ cdef class _ImageIO(_ImageBase):
 
     def read(self, offset, length, fadvise_flags=0):
         """Read `length` bytes at `offset`; fewer only at the end of the image. Past the end: InvalidArgument."""
+        self._refuse_reads_while_locked()
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = fadvise_flags
@@ -148,6 +149,7 @@ cdef class _ImageIO(_ImageBase):
         `buffer` past the returned count are left as they were. bytes, str, read-only or non-contiguous buffers
         raise TypeError; an offset past the end raises InvalidArgument, as read() does.
         """
+        self._refuse_reads_while_locked()
         cdef uint64_t c_offset = offset
         cdef int c_flags = fadvise_flags
         cdef Py_buffer view
@@ -172,6 +174,7 @@ cdef class _ImageIO(_ImageBase):
         Fewer bytes only at the end of the image; then the buffers are filled in order up to that count.
         Read-only, non-contiguous or non-buffer items raise TypeError.
         """
+        self._refuse_reads_while_locked()
         cdef uint64_t c_offset = offset
         return self._vectored(buffers, c_offset, False)
 

@@ -11,6 +11,77 @@
 cdef dict _advisory_locks = {}
 
 
+cdef tuple raw_lockers(rbd_image_t image, object label):
+    """(clients, cookies) of the lock holders of an open image, as bytes (the managed exclusive lock included)."""
+    cdef _OutBuffers out = _OutBuffers(4, 1024)
+    cdef int exclusive = 0
+    cdef ssize_t ret
+    while True:
+        out.prepare()
+        with nogil:
+            ret = rbd_list_lockers(image, &exclusive, out.bufs[0], &out.sizes[0], out.bufs[1],
+                                   &out.sizes[1], out.bufs[2], &out.sizes[2], out.bufs[3], &out.sizes[3])
+        if ret != -C_ERANGE:
+            break
+        out.grow()
+    if ret < 0:
+        raise make_ex(ret, "error listing lockers of image %s" % (label,))
+    if ret == 0:
+        return [], []
+    return out.raw_strings(1, out.sizes[1]), out.raw_strings(2, out.sizes[2])
+
+
+cdef tuple advisory_locker(rados_ioctx_t io, bytes name, bytes image_id):
+    """(client, cookie) of an advisory lock on the image `name` (or `image_id`) of `io` when the image has the
+    exclusive-lock feature, else None. Opens the image read-only for a moment (no lock taken, no watch kept).
+    None too when it cannot be opened: the call being checked then reports that error itself."""
+    cdef const char *c_name = opt_str(name)
+    cdef const char *c_id = opt_str(image_id)
+    cdef rbd_image_t image = NULL
+    cdef uint64_t features = 0
+    cdef int ret
+    with nogil:
+        if c_id != NULL:
+            ret = rbd_open_by_id_read_only(io, c_id, &image, NULL)
+        else:
+            ret = rbd_open_read_only(io, c_name, &image, NULL)
+    if ret < 0:
+        return None
+    try:
+        with nogil:
+            ret = rbd_get_features(image, &features)
+        if ret < 0 or not features & RBD_FEATURE_EXCLUSIVE_LOCK:
+            return None
+        clients, cookies = raw_lockers(image, name if image_id is None else image_id)
+    finally:
+        with nogil:
+            rbd_close(image)
+    # The managed lock is a locker too, with a cookie "auto <id>" (librbd tells them apart the same way).
+    for client, cookie in zip(clients, cookies):
+        if not cookie.startswith(b"auto "):
+            return client, cookie
+    return None
+
+
+cdef int refuse_if_advisory_locked(rados_ioctx_t io, bytes name, bytes image_id, what) except -1:
+    """ImageBusy instead of removing or trashing an image under an advisory lock.
+
+    Before deleting (remove, trash_remove, trash_purge) or trashing (trash_move) an image with the exclusive-lock
+    feature, librbd acquires its managed exclusive lock; an advisory lock (lock_exclusive/lock_shared, of any
+    client) holds the same cls_lock name, so librbd retries forever and the call never returns (python3-rbd
+    hangs too; docs/reliability.md). One read-only open and lockers read of the image per call.
+    """
+    found = advisory_locker(io, name, image_id)
+    if found is None:
+        return 0
+    client, cookie = found
+    label = name if image_id is None else b"with id " + image_id
+    raise make_ex(-C_EBUSY, "image %s is locked with the advisory lock '%s' of %s: librbd would wait forever for "
+                  "its exclusive lock to %s; unlock() or break_lock() first"
+                  % (label.decode("utf-8", "replace"), cookie.decode("utf-8", "replace"),
+                     client.decode("utf-8", "replace"), what))
+
+
 cdef class _ImageLocks(_ImageClones):
 
     cdef object _lock_key(self):
@@ -31,6 +102,29 @@ cdef class _ImageLocks(_ImageClones):
                 del _advisory_locks[key]
         return 0
 
+    cdef object _held_advisory_cookie(self, uint64_t *features):
+        """The cookie (bytes) of an advisory lock this process took on the image and still holds, when the image
+        has the exclusive-lock feature (else None); `features` receives the image's features. Costs nothing
+        while the process holds no advisory lock on the image; else one features read and one lockers read (the
+        lock may have been released or broken elsewhere: then it is forgotten)."""
+        features[0] = 0
+        if not _advisory_locks:
+            return None
+        key = self._lock_key()
+        mine = _advisory_locks.get(key)
+        if not mine:
+            return None
+        features[0] = self._features()
+        if not features[0] & RBD_FEATURE_EXCLUSIVE_LOCK:
+            return None
+        me = ("client.%d" % key[0]).encode()
+        clients, cookies = self._raw_lockers()
+        held = [cookie for client, cookie in zip(clients, cookies) if client == me and cookie in mine]
+        if not held:
+            del _advisory_locks[key]  # released or broken elsewhere
+            return None
+        return held[0]
+
     cdef int _refuse_writes_while_locked(self) except -1:
         """ReadOnlyImage instead of a write or flush that librbd would never finish.
 
@@ -42,21 +136,43 @@ cdef class _ImageLocks(_ImageClones):
         known: costs nothing while it holds none; while it holds one on this image, the image's lockers are read
         once per write to see whether the lock is still held (it may have been broken or released elsewhere).
         """
-        if not _advisory_locks:
-            return 0
-        key = self._lock_key()
-        mine = _advisory_locks.get(key)
-        if not mine or not self._has_exclusive_lock_feature():
-            return 0
-        me = ("client.%d" % key[0]).encode()
-        clients, cookies = self._raw_lockers()
-        held = [cookie for client, cookie in zip(clients, cookies) if client == me and cookie in mine]
-        if not held:
-            del _advisory_locks[key]  # released or broken elsewhere
+        cdef uint64_t features
+        held = self._held_advisory_cookie(&features)
+        if held is None:
             return 0
         raise make_ex(-C_EROFS, "image %s has the exclusive-lock feature and this client holds the advisory lock '%s': "
                       "librbd would wait forever for the exclusive lock a write needs; unlock() first"
-                      % (self.name, held[0].decode("utf-8", "replace")))
+                      % (self.name, held.decode("utf-8", "replace")))
+
+    cdef int _refuse_reads_while_locked(self) except -1:
+        """ImageBusy instead of a read (or copy) that librbd would never finish.
+
+        Reads need the managed exclusive lock too when the image has the journaling feature or copy-on-read is
+        configured (rbd_clone_copy_on_read, honoured even for an image without a parent): librbd then makes every
+        read of a writable handle at the head wait for the lock, and under an advisory lock of this client it
+        retries acquiring it forever, as for writes (python3-rbd hangs too; docs/reliability.md). Handles opened
+        read-only or set to a snapshot read without the lock and are never refused. Cost: nothing while this
+        process holds no advisory lock on the image; else a features read, a lockers read and, without
+        journaling, the image's config list.
+        """
+        cdef uint64_t features
+        if self.read_only or self.at_snapshot:
+            return 0
+        held = self._held_advisory_cookie(&features)
+        if held is None:
+            return 0
+        if not features & RBD_FEATURE_JOURNALING:
+            for option in ConfigImageIterator(self):
+                if option["name"] == "rbd_clone_copy_on_read":
+                    if option["value"] != "true":
+                        return 0
+                    break
+            else:
+                return 0
+        raise make_ex(-C_EBUSY, "image %s %s and this client holds the advisory lock '%s': librbd would wait forever "
+                      "for the exclusive lock its reads then need; unlock() first (or open it read-only)"
+                      % (self.name, "has the journaling feature" if features & RBD_FEATURE_JOURNALING
+                         else "is configured to copy on read", held.decode("utf-8", "replace")))
 
     cdef int _refuse_under_any_advisory_lock(self, int err) except -1:
         """Raise `err` (a negative errno) instead of a call that librbd would never finish: lock_acquire() and
@@ -76,6 +192,9 @@ cdef class _ImageLocks(_ImageClones):
         return 0
 
     cdef bint _has_exclusive_lock_feature(self) except -1:
+        return (self._features() & RBD_FEATURE_EXCLUSIVE_LOCK) != 0
+
+    cdef uint64_t _features(self) except? 0:
         cdef uint64_t features = 0
         cdef int ret
         cdef rbd_image_t image = self._begin_call()
@@ -84,30 +203,15 @@ cdef class _ImageLocks(_ImageClones):
         self._end_call()
         if ret < 0:
             raise make_ex(ret, "error getting features for image %s" % (self.name,))
-        return (features & RBD_FEATURE_EXCLUSIVE_LOCK) != 0
+        return features
 
     cdef tuple _raw_lockers(self):
         """(clients, cookies) of the advisory lock holders, as bytes."""
-        cdef _OutBuffers out = _OutBuffers(4, 1024)
-        cdef int exclusive = 0
-        cdef ssize_t ret
         cdef rbd_image_t image = self._begin_call()
         try:
-            while True:
-                out.prepare()
-                with nogil:
-                    ret = rbd_list_lockers(image, &exclusive, out.bufs[0], &out.sizes[0], out.bufs[1],
-                                           &out.sizes[1], out.bufs[2], &out.sizes[2], out.bufs[3], &out.sizes[3])
-                if ret != -C_ERANGE:
-                    break
-                out.grow()
+            return raw_lockers(image, self.name)
         finally:
             self._end_call()
-        if ret < 0:
-            raise make_ex(ret, "error listing lockers of image %s" % (self.name,))
-        if ret == 0:
-            return [], []
-        return out.raw_strings(1, out.sizes[1]), out.raw_strings(2, out.sizes[2])
 
 
     def is_exclusive_lock_owner(self):

@@ -233,6 +233,7 @@ cdef class _ImageSnapshots(_ImageIO):
         self._end_call()
         if ret < 0:
             raise make_ex(ret, "error setting image %s to snapshot %s" % (self.name, name))
+        self.at_snapshot = name_bytes is not None
 
     def set_snap_by_id(self, snap_id):
         """Read from snapshot `snap_id` from now on; a false value (None, 0) goes back to the head."""
@@ -249,6 +250,7 @@ cdef class _ImageSnapshots(_ImageIO):
         self._end_call()
         if ret < 0:
             raise make_ex(ret, "error setting image %s to snapshot %s" % (self.name, snap_id))
+        self.at_snapshot = c_id != LIBRADOS_SNAP_HEAD
 
     def snap_get_name(self, snap_id):
         """The name (str) of snapshot `snap_id` (ImageNotFound if there is none)."""

@@ -13,6 +13,10 @@ cdef dict _TRASH_SOURCES = {
 }
 
 
+cdef object _timegm(object naive_utc):
+    return int(naive_utc.replace(tzinfo=_timezone.utc).timestamp())
+
+
 cdef object naive_utc_from_time_t(time_t value):
     return datetime.fromtimestamp(value, _timezone.utc).replace(tzinfo=None)
 
@@ -32,12 +36,17 @@ class _RBDTrash:
     """RBD methods that move images to the trash, list, restore and delete them."""
 
     def trash_move(self, ioctx, name, delay=0):
-        """Move image `name` to the trash; it cannot be removed from there for `delay` seconds (unless forced)."""
+        """Move image `name` to the trash; it cannot be removed from there for `delay` seconds (unless forced).
+
+        ImageBusy while the image is locked with an advisory lock (librbd would wait forever for its exclusive
+        lock).
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
         cdef uint64_t c_delay = delay
         cdef int ret
+        refuse_if_advisory_locked(io, name_bytes, None, "move it to the trash")
         with nogil:
             ret = rbd_trash_move(io, c_name, c_delay)
         if ret < 0:
@@ -68,12 +77,14 @@ class _RBDTrash:
         """Delete image `image_id` from the trash for good.
 
         Before its deferment ends this raises PermissionError, unless `force`. `on_progress(offset, total)` is
-        called as data is removed; a true return value or an exception cancels the removal.
+        called as data is removed; a true return value or an exception cancels the removal. ImageBusy while the
+        image is locked with an advisory lock (librbd would wait forever for its exclusive lock).
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes id_bytes = cstr(image_id, "image_id")
         cdef const char *c_id = id_bytes
         cdef c_bool c_force = bool(force)
+        refuse_if_advisory_locked(io, None, id_bytes, "remove it")
         cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
@@ -90,6 +101,9 @@ class _RBDTrash:
         As upstream, `expire_ts` is converted with time.mktime(expire_ts.timetuple()), i.e. a naive datetime is
         read as local time. `threshold` (0..1) instead deletes images until the pool is below that fraction of
         its capacity; -1 disables it.
+
+        ImageBusy, and nothing deleted, while one of the images it could delete (deferment ended by `expire_ts`;
+        with a threshold, any) is locked with an advisory lock: librbd would wait forever for its exclusive lock.
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef time_t c_expire = 0
@@ -99,6 +113,11 @@ class _RBDTrash:
             c_expire = <time_t>int(time.mktime(expire_ts.timetuple()))
         cdef float c_threshold = threshold
         cdef int ret
+        cdef time_t limit = c_expire if expire_ts is not None else <time_t>int(time.time())
+        for entry in TrashIterator(ioctx):
+            if c_threshold < 0 and _timegm(entry["deferment_end_time"]) > limit:
+                continue  # not due: librbd leaves it alone
+            refuse_if_advisory_locked(io, None, entry["id"].encode(), "remove it")
         with nogil:
             ret = rbd_trash_purge(io, c_expire, c_threshold)
         if ret < 0:
