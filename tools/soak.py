@@ -2,17 +2,27 @@
 """Leak soak: run many mixed rbd operations and check that memory stops growing after a warm-up.
 
     python tools/soak.py [--ops N] [--conf CEPH_CONF] [--warmup-fraction F] [--max-rss-growth-kib K]
+                         [--snapshots reuse|create-remove|none] [--allocator no-tcache|default] [--only GROUP]
 
 Without --conf, a throwaway cluster is started with ci/cluster.sh in a temporary directory (and stopped at the
-end). The operations mix: sync read/write/stat/size, aio read/write with callbacks, iterators (list_snaps,
-metadata_list, list2), error paths (open a missing image, read past the end, metadata_get of a missing key), and
-occasionally snapshot create/remove.
+end). The operations mix (MIX below): sync read/write/stat/size/metadata_get, aio read/write with callbacks (at most
+64 in flight), iterators (list_snaps, metadata_list, list2), error paths (open a missing image, read past the end,
+metadata_get of a missing key), and every 2500 operations a snapshot operation: by default on two snapshots made
+once (rename, protect/unprotect, open at the snapshot and read, timestamp and list); `--snapshots create-remove`
+creates and removes snapshots instead, which grows librados/librbd state by ~200 bytes each (docs/reliability.md).
+`--only GROUP` runs one group (sync, aio, iterators, errors, snapshots) to see which kind grows.
 
-After the warm-up (--warmup-fraction of the operations, default 10%), resident memory (from /proc/self/statm) and a
-tracemalloc snapshot are taken; at the end both are compared. Exit status 1 when RSS grew by more than
---max-rss-growth-kib (default 1024) after the warm-up, or when tracemalloc shows net growth of more than
---max-rbd-growth-bytes (default 16384) in allocations whose traceback goes through the rbd module or this script's
-rbd calls. Not part of the default test run: it takes minutes.
+By default the script runs itself again with glibc's per-thread cache off (GLIBC_TUNABLES=
+glibc.malloc.tcache_count=0, for this process only): the cache fills slowly over hundreds of thousands of
+operations, and the chunks it holds count as in use and fragment the arenas, which shows as RSS growth of 1-2 MiB
+that is neither a leak nor unbounded. `--allocator default` measures with glibc as configured.
+
+After the warm-up (--warmup-fraction of the operations, default 10%), the aio requests are drained and RSS (from
+/proc/self/statm), the C heap in use and obtained (glibc's mallinfo2(), all arenas) and a tracemalloc snapshot are
+taken; at the end the same again. Exit status 1 when RSS grew by more than --max-rss-growth-kib (default 1024)
+after the warm-up, or when tracemalloc shows net growth of more than --max-rbd-growth-bytes (default 16384) in
+allocations whose traceback goes through the rbd module or this script's rbd calls, or on aio errors. Not part of
+the default test run: it takes minutes.
 """
 import argparse
 import bisect
