@@ -8,7 +8,7 @@ The image must exist and be prefilled (bench/run.py makes one; so does any image
 peer it samples every thread of the client process at 2 kHz (a software clock: works where hardware counters do
 not) and reports CPU per operation split by thread (the Python or fio thread that submits, librbd's
 io_context_pool, the messenger) and by library (kernel, libc, librbd, librados/ceph-common, the Python
-interpreter, the binding). Also the binding's own per-call overhead for calls that never leave the client
+interpreter, the binding), with `rbd cache` off for all three. Also the binding's own per-call overhead for calls that never leave the client
 (`size()`, `features()`), timed in both Python modules. Not part of the tests; needs `perf` (linux-perf).
 """
 import argparse
@@ -20,6 +20,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+from run import conf_with_cache
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -177,11 +179,13 @@ def main():
     if not shutil.which("perf"):
         raise SystemExit("perf is required (apt install linux-perf)")
     workdir = tempfile.mkdtemp(prefix="rbd-profile-")
+    # rbd cache off for every peer: fio reads only the conf file, where librbd's default would be on.
+    args.conf = conf_with_cache(args.conf, False, workdir)
     try:
         results = {peer: profile_peer(peer, args, workdir) for peer in ("ours", "python3-rbd", "fio")}
+        text = report(args, results, micro(args))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    text = report(args, results, micro(args))
     out = args.out or os.path.join(HERE, "results", "profile-%s.md" % args.workload)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
