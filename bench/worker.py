@@ -39,13 +39,15 @@ def cpu_seconds():
 
 
 def offsets(size, block, sequential, seed=1):
-    """An endless iterator of block-aligned offsets, computed before the timed section (as fio does), so that
-    the loop measures the module, not Python's random number generator."""
-    count = size // block
-    if sequential:
-        return itertools.cycle([i * block for i in range(count)])
-    rng = random.Random(seed)
-    return itertools.cycle([rng.randrange(count) * block for _ in range(1 << 16)])
+    """An endless iterator of block-aligned offsets, computed before the timed section, so that the loop
+    measures the module, not Python's random number generator. Random offsets are a shuffled permutation of
+    every block, as fio's default random map is (each block once per pass): the pattern matters with the
+    cache on, where rewriting a block still being written back waits (fio: 14 400 IOPS with its random map,
+    8 500 with --norandommap, 4 KiB qd1 writes)."""
+    order = [i * block for i in range(size // block)]
+    if not sequential:
+        random.Random(seed).shuffle(order)
+    return itertools.cycle(order)
 
 
 def sync_loop(op, seconds):
