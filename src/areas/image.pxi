@@ -416,8 +416,14 @@ cdef class _ImageBase:
         return value
 
 
+cdef object naive_utc_seconds(int64_t seconds):
+    """A librbd time (seconds) as a naive datetime in UTC (as upstream 16.2.15's utcfromtimestamp). Every area
+    uses this one."""
+    return datetime.fromtimestamp(seconds, _timezone.utc).replace(tzinfo=None)
+
+
 cdef object naive_utc(timespec value):
-    return datetime.fromtimestamp(value.tv_sec, _timezone.utc).replace(tzinfo=None)
+    return naive_utc_seconds(value.tv_sec)
 
 
 cdef object naive_local(timespec value):

@@ -22,11 +22,6 @@ cdef void *zero_alloc(size_t count, size_t size) except NULL:
     return mem
 
 
-cdef object naive_utc_seconds(int64_t seconds):
-    """A librbd `time_t` as a naive datetime in UTC (as upstream 16.2.15's utcfromtimestamp)."""
-    return datetime.fromtimestamp(seconds, _timezone.utc).replace(tzinfo=None)
-
-
 cdef dict mirror_image_info_dict(rbd_mirror_image_info_t *info, bint with_primary):
     """{'global_id', 'state'[, 'primary']} for an rbd_mirror_image_info_t."""
     result = {

@@ -17,18 +17,14 @@ cdef object _timegm(object naive_utc):
     return int(naive_utc.replace(tzinfo=_timezone.utc).timestamp())
 
 
-cdef object naive_utc_from_time_t(time_t value):
-    return datetime.fromtimestamp(value, _timezone.utc).replace(tzinfo=None)
-
-
 cdef dict trash_entry(rbd_trash_image_info_t *info):
     """The Python dict of one trash entry. A source this build does not know is returned as its number."""
     return {
         "id": decode_c(info.id),
         "name": decode_c(info.name),
         "source": _TRASH_SOURCES.get(<int>info.source, <int>info.source),
-        "deletion_time": naive_utc_from_time_t(info.deletion_time),
-        "deferment_end_time": naive_utc_from_time_t(info.deferment_end_time),
+        "deletion_time": naive_utc_seconds(info.deletion_time),
+        "deferment_end_time": naive_utc_seconds(info.deferment_end_time),
     }
 
 
