@@ -29,6 +29,33 @@ if rbd.__file__.startswith("/usr/lib/python3/"):
 def unique_name(prefix="test"):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:12])
 
+# Scenarios that would hang (or crash) the test run if they regressed run in a child process with a timeout.
+# The child gets `cluster`, `ioctx`, `name` (argv[3]), an `out` dict to print as JSON at the end, and `outcome`.
+CHILD_PREAMBLE = """
+import datetime, json, sys, rados, rbd
+cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
+name = sys.argv[3]
+out = {}
+
+def outcome(call):
+    \"\"\"'ok', or the class name of the rbd.Error that `call` raised.\"\"\"
+    try:
+        call()
+        return "ok"
+    except rbd.Error as exc:
+        return type(exc).__name__
+"""
+
+
+def run_in_child(script, ceph_conf, pool, name, timeout=90):
+    """Run CHILD_PREAMBLE + `script` in a child process; the JSON object it printed last."""
+    import json
+    result = subprocess.run([sys.executable, "-c", CHILD_PREAMBLE + script, ceph_conf, pool, name],
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 
 def suite_features():
     """The feature mask the suite runs with (None: the cluster default)."""

@@ -1,14 +1,11 @@
 """Groups: create/remove/rename/list, Group membership, group snapshots and rollback, Image.group()."""
 import gc
 import inspect
-import json
-import subprocess
-import sys
 
 import pytest
 
 import rbd
-from conftest import MiB, unique_name
+from conftest import MiB, run_in_child, unique_name
 
 
 @pytest.fixture
@@ -382,9 +379,6 @@ def test_group_iterators_refuse_none(cls):
 
 
 GROUP_SNAP_UNDER_ADVISORY_LOCK_SCRIPT = """
-import json, sys, rados, rbd
-cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
-name = sys.argv[3]
 features = rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK
 rbd.RBD().create(ioctx, name, 1 << 20, features=features)
 rbd.RBD().create(ioctx, name + "-2", 1 << 20, features=features)
@@ -392,7 +386,6 @@ rbd.RBD().group_create(ioctx, name)
 group = rbd.Group(ioctx, name)
 group.add_image(ioctx, name)
 group.add_image(ioctx, name + "-2")
-out = {}
 
 def outcome(call):
     try:
@@ -416,10 +409,7 @@ def test_group_snapshot_with_an_advisory_locked_member_is_refused(ceph_conf, poo
     # makes librbd retry forever (python3-rbd hangs). The binding checks the members' lockers first: ImageBusy,
     # naming the image. In a child process with a timeout: a regression hangs.
     name = unique_name("grp")
-    result = subprocess.run([sys.executable, "-c", GROUP_SNAP_UNDER_ADVISORY_LOCK_SCRIPT, ceph_conf, pool, name],
-                            capture_output=True, text=True, timeout=90)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_in_child(GROUP_SNAP_UNDER_ADVISORY_LOCK_SCRIPT, ceph_conf, pool, name)
     assert out["locked"][0] == "ImageBusy" and "image %s-2 is locked with the advisory lock 'mine'" % name in \
         out["locked"][1]
     assert out["snaps"] == 0

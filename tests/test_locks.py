@@ -2,14 +2,11 @@
 
 Breaking a lock blocklists the client that held it, so the victims here are throwaway Rados connections.
 """
-import json
-import subprocess
-import sys
 
 import pytest
 
 import rbd
-from conftest import MiB, connect, requires_features, unique_name
+from conftest import MiB, connect, requires_features, run_in_child, unique_name
 
 needs_exclusive_lock = requires_features(rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
 
@@ -156,19 +153,9 @@ def test_advisory_lock_bad_types(image):
 
 
 WRITES_UNDER_OWN_ADVISORY_LOCK_SCRIPT = """
-import json, sys, rados, rbd
-cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
-name, plain = sys.argv[3], sys.argv[3] + "-plain"
+plain = name + "-plain"
 rbd.RBD().create(ioctx, name, 1 << 22, features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
 rbd.RBD().create(ioctx, plain, 1 << 22, features=rbd.RBD_FEATURE_LAYERING)
-out = {}
-
-def outcome(call):
-    try:
-        call()
-        return "ok"
-    except rbd.Error as exc:
-        return type(exc).__name__
 
 writes = {
     "write": lambda i: i.write(b"x", 0),
@@ -242,10 +229,7 @@ def test_calls_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_c
     # set_snap_limit() (python3-rbd hangs). The binding refuses writes with ReadOnlyImage while this client (any
     # handle) holds such a lock; lock_acquire() (ImageBusy) and the snapshot limit (ReadOnlyImage) while anyone
     # does. In a child process with a timeout, so that a regression fails instead of hanging the run.
-    result = subprocess.run([sys.executable, "-c", WRITES_UNDER_OWN_ADVISORY_LOCK_SCRIPT, ceph_conf, pool,
-                             unique_name("img")], capture_output=True, text=True, timeout=90)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_in_child(WRITES_UNDER_OWN_ADVISORY_LOCK_SCRIPT, ceph_conf, pool, unique_name("img"))
     assert out["exclusive"] == {label: "ReadOnlyImage" for label in out["exclusive"]} and len(out["exclusive"]) == 11
     assert out["read"] == "00"
     assert out["after_unlock"] == ["ok", "7a"]
@@ -261,14 +245,10 @@ def test_calls_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_c
 
 
 READS_UNDER_OWN_ADVISORY_LOCK_SCRIPT = """
-import json, sys, rados, rbd
-cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
-name = sys.argv[3]
 lock = rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK
 rbd.RBD().create(ioctx, name, 1 << 22, features=lock | rbd.RBD_FEATURE_JOURNALING)
 rbd.RBD().create(ioctx, name + "-cor", 1 << 22, features=lock)
 rbd.RBD().create(ioctx, name + "-plain", 1 << 22, features=lock)
-out = {}
 
 def outcome(call):
     try:
@@ -323,10 +303,7 @@ def test_reads_that_would_wait_forever_under_an_advisory_lock_are_refused(ceph_c
     # copy). The binding raises ImageBusy for reads of a writable handle at the head instead; read-only handles,
     # snapshots and deep_copy read without the lock and go on. In a child process with a timeout: a regression
     # hangs.
-    result = subprocess.run([sys.executable, "-c", READS_UNDER_OWN_ADVISORY_LOCK_SCRIPT, ceph_conf, pool,
-                             unique_name("img")], capture_output=True, text=True, timeout=90)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_in_child(READS_UNDER_OWN_ADVISORY_LOCK_SCRIPT, ceph_conf, pool, unique_name("img"))
     assert out["journaling"] == {"read": "ImageBusy", "readinto": "ImageBusy", "readv": "ImageBusy",
                                  "aio_read": "ImageBusy", "copy": "ImageBusy"}
     assert out["deep_copy"] == "ok"

@@ -1,13 +1,10 @@
 """Trash: move, get, list, remove (deferment, force, progress), purge, restore."""
 import datetime
-import json
-import subprocess
-import sys
 
 import pytest
 
 import rbd
-from conftest import MiB, unique_name
+from conftest import MiB, run_in_child, unique_name
 
 KEYS = ["id", "name", "source", "deletion_time", "deferment_end_time"]
 
@@ -269,20 +266,9 @@ def test_migration_source_is_named(cluster, pool, ioctx):
 
 
 TRASH_UNDER_ADVISORY_LOCK_SCRIPT = """
-import datetime, json, sys, rados, rbd
-cluster = rados.Rados(conffile=sys.argv[1]); cluster.connect(); ioctx = cluster.open_ioctx(sys.argv[2])
-name = sys.argv[3]
 r = rbd.RBD()
 r.create(ioctx, name, 1 << 20, features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
 r.create(ioctx, name + "-later", 1 << 20, features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
-out = {}
-
-def outcome(call):
-    try:
-        call()
-        return "ok"
-    except rbd.Error as exc:
-        return type(exc).__name__
 
 image = rbd.Image(ioctx, name)
 image_id = image.id()
@@ -309,10 +295,7 @@ def test_trash_calls_under_an_advisory_lock_are_refused(ceph_conf, pool, ioctx):
     # trash_purge). The binding checks the lockers first: ImageBusy, nothing moved or deleted. A purge checks only
     # the images it would delete. In a child process with a timeout: a regression hangs.
     name = unique_name("img")
-    result = subprocess.run([sys.executable, "-c", TRASH_UNDER_ADVISORY_LOCK_SCRIPT, ceph_conf, pool, name],
-                            capture_output=True, text=True, timeout=90)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_in_child(TRASH_UNDER_ADVISORY_LOCK_SCRIPT, ceph_conf, pool, name)
     assert out["move_locked"] == "ImageBusy"
     assert out["remove_locked"] == out["purge_locked"] == "ImageBusy"
     assert out["trash"] == [name, name + "-later"]
