@@ -5,13 +5,13 @@ missing `-dev` package stops the build with one line that names the Debian packa
 of compiler errors.
 """
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HEADER_PROBES = [
     # (header, library, Debian package that ships both)
@@ -70,15 +70,28 @@ def extensions():
     )
 
 
-def stub_package_file():
-    """src/rbd.pyi copied as build/stubs/rbd-stubs/__init__.pyi (data_files keeps file names as they are)."""
-    target = os.path.join("build", "stubs", "rbd-stubs", "__init__.pyi")
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    shutil.copyfile(os.path.join("src", "rbd.pyi"), target)
-    return target
+class build_ext_as_package_init(build_ext):
+    """Build the extension module `rbd` as the package's `rbd/__init__.<suffix>`.
+
+    The module keeps its name (`rbd`: `PyInit_rbd`, classes' `__module__ == "rbd"`, as upstream's), and being a
+    package lets pure-Python parts live beside it (`python -m rbd` needs `rbd/__main__.py`).
+    """
+
+    def get_ext_filename(self, fullname):
+        filename = super().get_ext_filename(fullname)
+        if fullname == "rbd":
+            return os.path.join("rbd", "__init__" + filename[len("rbd"):])
+        return filename
 
 
-SITE_PACKAGES = os.path.relpath(sysconfig.get_path("purelib"), sys.prefix)
+class build_py_with_stub(build_py):
+    """Install the type stubs src/rbd.pyi as rbd/__init__.pyi, beside the extension and the py.typed marker."""
+
+    def run(self):
+        super().run()
+        self.copy_file(os.path.join("src", "rbd.pyi"), os.path.join(self.build_lib, "rbd", "__init__.pyi"))
+
+
 check_native_dependencies()
 setup(
     name="rbd",
@@ -89,9 +102,9 @@ setup(
     license="LGPL-2.1-or-later",
     python_requires=">=3.9",
     ext_modules=extensions(),
-    # Type stubs: beside the extension module (editors read that), and as the PEP 561 stub-only package
-    # `rbd-stubs` (mypy reads that: a top-level module cannot carry a py.typed marker).
-    data_files=[(SITE_PACKAGES, ["src/rbd.pyi"]),
-                (os.path.join(SITE_PACKAGES, "rbd-stubs"), [stub_package_file()])],
+    cmdclass={"build_ext": build_ext_as_package_init, "build_py": build_py_with_stub},
+    packages=["rbd"],
+    package_dir={"rbd": "src/rbd"},
+    package_data={"rbd": ["py.typed"]},
     zip_safe=False,
 )

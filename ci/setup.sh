@@ -18,6 +18,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-test.txt
+# A fresh build tree: setuptools would otherwise pack what an earlier layout left in build/lib.* into the wheel.
+rm -rf build/lib.* build/bdist.*
 .venv/bin/python -m pip install -q --no-build-isolation --force-reinstall --no-deps .
 (cd /tmp && "$root/.venv/bin/python" -c 'import rbd, sys; assert not rbd.__file__.startswith("/usr/lib/"), rbd.__file__; print("built", rbd.__file__)')
 

@@ -16,9 +16,11 @@ def test_stub_matches_the_module():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_stub_is_installed_beside_the_module():
-    installed = os.path.join(os.path.dirname(rbd.__file__), "rbd.pyi")
-    assert os.path.exists(installed)
+def test_stub_is_installed_in_the_typed_package():
+    package = os.path.dirname(rbd.__file__)
+    assert os.path.basename(rbd.__file__).startswith("__init__.")
+    assert os.path.exists(os.path.join(package, "py.typed"))  # PEP 561: type checkers read rbd/__init__.pyi
+    installed = os.path.join(package, "__init__.pyi")
     with open(installed) as a, open(os.path.join(ROOT, "src", "rbd.pyi")) as b:
         assert a.read() == b.read()
 
