@@ -294,29 +294,6 @@ def test_snapshots_and_rollback(ioctx, group_name, images):
             group.remove_image(ioctx, name)
 
 
-def test_rollback_cancelled_by_callback(ioctx, group_name, images):
-    members = images(2)
-    with rbd.Group(ioctx, group_name) as group:
-        for name in members:
-            group.add_image(ioctx, name)
-        write_all(ioctx, members, 0x41)
-        group.create_snap("s")
-        write_all(ioctx, members, 0x61)
-
-        def fail(offset, total):
-            raise ZeroDivisionError("stop")
-
-        with pytest.raises(ZeroDivisionError):
-            group.rollback_to_snap("s", on_progress=fail)
-        with pytest.raises(TypeError):
-            group.rollback_to_snap("s", on_progress="not callable")
-        group.rollback_to_snap("s")
-        check_all(ioctx, members, 0x41)
-        group.remove_snap("s")
-        for name in members:
-            group.remove_image(ioctx, name)
-
-
 def test_snapshot_errors(ioctx, group_name, images):
     members = images(1)
     with rbd.Group(ioctx, group_name) as group:

@@ -166,22 +166,6 @@ def test_remove_progress_cancel(ioctx):
     rbd.RBD().remove(ioctx, name)
 
 
-def test_remove_progress_exception_propagates(ioctx):
-    name = unique_name()
-    rbd.RBD().create(ioctx, name, 8 * MiB, order=20)
-    with rbd.Image(ioctx, name) as image:
-        image.write(b"x" * (8 * MiB), 0)
-
-    def explode(offset, total):
-        raise ZeroDivisionError("from the callback")
-
-    with pytest.raises(ZeroDivisionError, match="from the callback"):
-        rbd.RBD().remove(ioctx, name, on_progress=explode)
-    rbd.RBD().remove(ioctx, name)
-    with pytest.raises(TypeError):
-        rbd.RBD().remove(ioctx, name, on_progress="not callable")
-
-
 def test_open_by_id(ioctx, image_name):
     with rbd.Image(ioctx, image_name) as image:
         image_id = image.id()

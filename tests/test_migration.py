@@ -206,20 +206,6 @@ def test_steps_errors(cluster, pool, ioctx, source):
     check_pattern(ioctx, source)
 
 
-def test_execute_callback_exception_is_raised(ioctx, source):
-    r = rbd.RBD()
-    dest = unique_name("dst")
-    r.migration_prepare(ioctx, source, ioctx, dest)
-
-    def fail(offset, total):
-        raise ZeroDivisionError("stop")
-
-    with pytest.raises(ZeroDivisionError):
-        r.migration_execute(ioctx, dest, on_progress=fail)
-    r.migration_abort(ioctx, dest)
-    check_pattern(ioctx, source)
-
-
 def write_raw_file(path):
     data = bytearray(4 * MiB)
     for offset, chunk in PATTERN:

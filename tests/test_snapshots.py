@@ -263,19 +263,6 @@ def test_rollback_canceled_by_return_value(image, answer):
     assert len(calls) == 1  # librbd stopped at the first call
 
 
-def test_rollback_callback_exception_propagates(image):
-    image.create_snap("s")
-
-    def boom(offset, total):
-        raise KeyError("from the callback")
-
-    with pytest.raises(KeyError, match="from the callback"):
-        image.rollback_to_snap("s", on_progress=boom)
-    image.rollback_to_snap("s")  # the image is usable afterwards
-    with pytest.raises(TypeError):
-        image.rollback_to_snap("s", on_progress="not callable")
-
-
 # --- limits, timestamps -----------------------------------------------------------------------------------------
 
 def test_snap_limit(image):

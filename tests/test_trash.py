@@ -120,28 +120,6 @@ def test_remove_reports_progress(ioctx):
     assert image_id not in [entry["id"] for entry in rbd.RBD().trash_list(ioctx)]
 
 
-def test_remove_cancelled_by_callback_exception(ioctx):
-    name = unique_name()
-    rbd.RBD().create(ioctx, name, 4 * MiB, order=20)
-    with rbd.Image(ioctx, name) as image:
-        for offset in range(0, 4 * MiB, MiB):
-            image.write(b"x" * 4096, offset)
-    rbd.RBD().trash_move(ioctx, name)
-    image_id = trash_id(ioctx, name)
-
-    def fail(offset, total):
-        raise ZeroDivisionError("stop")
-
-    with pytest.raises(rbd.OperationCanceled):
-        rbd.RBD().trash_remove(ioctx, image_id, on_progress=lambda offset, total: -rbd.ECANCELED)
-    with pytest.raises(ZeroDivisionError):
-        rbd.RBD().trash_remove(ioctx, image_id, on_progress=fail)
-    assert rbd.RBD().trash_get(ioctx, image_id)["name"] == name  # still in the trash
-    with pytest.raises(TypeError):
-        rbd.RBD().trash_remove(ioctx, image_id, on_progress=5)
-    rbd.RBD().trash_remove(ioctx, image_id, force=True)
-
-
 def test_remove_missing_raises_image_not_found(ioctx):
     with pytest.raises(rbd.ImageNotFound):
         rbd.RBD().trash_remove(ioctx, "0123456789ab")

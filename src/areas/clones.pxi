@@ -58,8 +58,9 @@ cdef class _ImageClones(_ImageSnapshots):
     def flatten(self, on_progress=None):
         """Copy the parent's data into this clone and detach it from its parent (InvalidArgument if it has none).
 
-        `on_progress(offset, total)` is called as objects are copied; a non-zero return value or an exception
-        cancels the flatten (OperationCanceled, or the exception itself); the clone keeps its parent.
+        `on_progress(offset, total)` is called as objects are copied; a non-zero return value cancels the flatten
+        (OperationCanceled; the clone keeps its parent). An exception it raises is reported through
+        sys.unraisablehook and the flatten goes on.
         """
         cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
@@ -69,7 +70,6 @@ cdef class _ImageClones(_ImageSnapshots):
         with nogil:
             ret = rbd_flatten_with_progress(image, fn, arg)
         self._end_call()
-        progress.raise_pending()
         if ret < 0:
             raise make_ex(ret, "error flattening %s" % (self.name,))
 

@@ -215,7 +215,8 @@ cdef class Group:
         """Roll every image of the group back to group snapshot `name`.
 
         `on_progress(offset, total)` (an addition to upstream's signature) is called as images are rolled back;
-        a true return value or an exception cancels the rollback.
+        a non-zero return value cancels the rollback (OperationCanceled); an exception it raises is reported
+        through sys.unraisablehook and the rollback goes on.
         """
         cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
         cdef bytes snap_bytes = cstr(name, "name")
@@ -227,7 +228,6 @@ cdef class Group:
         cdef int ret
         with nogil:
             ret = rbd_group_snap_rollback_with_progress(io, c_group, c_snap, fn, arg)
-        progress.raise_pending()
         if ret < 0:
             raise make_ex(ret, "error rolling back group %s to snapshot %s" % (self.name, name),
                           group_errno_to_exception)

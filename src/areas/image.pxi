@@ -381,7 +381,11 @@ cdef class _ImageBase:
         return value
 
     def rebuild_object_map(self, on_progress=None):
-        """Rebuild the object map (needs the object-map feature); `on_progress(offset, total)` may cancel."""
+        """Rebuild the object map (needs the object-map feature).
+
+        `on_progress(offset, total)` is called as objects are checked; a non-zero return value cancels
+        (OperationCanceled); an exception it raises is reported through sys.unraisablehook.
+        """
         cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
         cdef void *arg = progress.c_arg()
@@ -389,7 +393,6 @@ cdef class _ImageBase:
         with nogil:
             ret = rbd_rebuild_object_map(image, fn, arg)
         self._end_call()
-        progress.raise_pending()
         if ret < 0:
             raise make_ex(ret, "error rebuilding object map for image %s" % (self.name,))
 
@@ -473,7 +476,11 @@ class _RBDImages:
 
     def remove(self, ioctx, name, on_progress=None):
         """Delete image `name` and its data. Fails with ImageHasSnapshots or ImageBusy (watched, or locked with an
-        advisory lock: librbd would wait forever for its exclusive lock)."""
+        advisory lock: librbd would wait forever for its exclusive lock).
+
+        `on_progress(offset, total)` is called once per object; a non-zero return value cancels the removal
+        (OperationCanceled); an exception it raises is reported through sys.unraisablehook and the removal goes on.
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
@@ -484,7 +491,6 @@ class _RBDImages:
         cdef void *arg = progress.c_arg()
         with nogil:
             ret = rbd_remove_with_progress(io, c_name, fn, arg)
-        progress.raise_pending()
         if ret < 0:
             raise make_ex(ret, "error removing image")
 

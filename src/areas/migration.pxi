@@ -35,7 +35,6 @@ cdef migration_step(migration_step_fn step, ioctx, image_name, on_progress, str 
     cdef int ret
     with nogil:
         ret = step(io, c_name, fn, arg)
-    progress.raise_pending()
     if ret < 0:
         raise make_ex(ret, "error %s migration of image %s" % (what, image_name))
 
@@ -93,16 +92,27 @@ class _RBDMigration:
     def migration_execute(self, ioctx, image_name, on_progress=None):
         """Copy the data of the migration of `image_name` (either side's name) to the destination.
 
-        `on_progress(offset, total)` is called as data is copied; a true return value or an exception cancels.
+        `on_progress(offset, total)` is called as data is copied; librbd goes on whatever it returns (an exception
+        it raises is reported through sys.unraisablehook).
         """
         migration_step(rbd_migration_execute_with_progress, ioctx, image_name, on_progress, "executing")
 
     def migration_commit(self, ioctx, image_name, on_progress=None):
-        """Finish the executed migration of `image_name`: the source is deleted."""
+        """Finish the executed migration of `image_name`: the source is deleted.
+
+        `on_progress(offset, total)` follows the source's deletion; a non-zero return value cancels that deletion
+        (OperationCanceled: the migration is committed, the source stays in the trash). An exception it raises is
+        reported through sys.unraisablehook.
+        """
         migration_step(rbd_migration_commit_with_progress, ioctx, image_name, on_progress, "committing")
 
     def migration_abort(self, ioctx, image_name, on_progress=None):
-        """Cancel the migration of `image_name`: the destination is deleted and the source restored."""
+        """Cancel the migration of `image_name`: the destination is deleted and the source restored.
+
+        `on_progress(offset, total)` follows the deletion; a non-zero return value makes it fail with
+        OperationCanceled before the source is restored (aborting again finishes). An exception it raises is
+        reported through sys.unraisablehook.
+        """
         migration_step(rbd_migration_abort_with_progress, ioctx, image_name, on_progress, "aborting")
 
     def migration_status(self, ioctx, image_name):

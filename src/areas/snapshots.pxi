@@ -61,7 +61,7 @@ cdef class _ImageSnapshots(_ImageIO):
 
         `on_progress(offset, total)` (an extension of upstream's signature) is called after each child that
         RBD_SNAP_REMOVE_FLATTEN flattened (offset: children done, total: children). librbd cannot cancel here:
-        the removal goes on whatever it returns, and an exception it raises is re-raised once librbd is done.
+        the removal goes on whatever it returns, and an exception it raises is reported through sys.unraisablehook.
         """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
@@ -74,7 +74,6 @@ cdef class _ImageSnapshots(_ImageIO):
         with nogil:
             ret = rbd_snap_remove2(image, c_name, c_flags, fn, arg)
         self._end_call()
-        progress.raise_pending()
         if ret < 0:
             raise make_ex(ret, "error removing snapshot %s from %s with flags %s" % (name, self.name, flags))
 
@@ -92,8 +91,9 @@ cdef class _ImageSnapshots(_ImageIO):
     def rollback_to_snap(self, name, on_progress=None):
         """Revert the image's data to snapshot `name`.
 
-        `on_progress(offset, total)` is called as objects are rolled back; a non-zero return value or an exception
-        cancels the rollback (OperationCanceled, or the exception itself), leaving the image partly rolled back.
+        `on_progress(offset, total)` is called as objects are rolled back; a non-zero return value cancels the
+        rollback (OperationCanceled), leaving the image partly rolled back. An exception it raises is reported
+        through sys.unraisablehook and the rollback goes on.
         """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
@@ -105,7 +105,6 @@ cdef class _ImageSnapshots(_ImageIO):
         with nogil:
             ret = rbd_snap_rollback_with_progress(image, c_name, fn, arg)
         self._end_call()
-        progress.raise_pending()
         if ret < 0:
             raise make_ex(ret, "error rolling back image %s to snapshot %s" % (self.name, name))
 

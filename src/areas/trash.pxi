@@ -73,7 +73,8 @@ class _RBDTrash:
         """Delete image `image_id` from the trash for good.
 
         Before its deferment ends this raises PermissionError, unless `force`. `on_progress(offset, total)` is
-        called as data is removed; a true return value or an exception cancels the removal. ImageBusy while the
+        called as data is removed; a non-zero return value cancels the removal (an exception it raises is reported
+        through sys.unraisablehook). ImageBusy while the
         image is locked with an advisory lock (librbd would wait forever for its exclusive lock).
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
@@ -87,7 +88,6 @@ class _RBDTrash:
         cdef int ret
         with nogil:
             ret = rbd_trash_remove_with_progress(io, c_id, c_force, fn, arg)
-        progress.raise_pending()
         if ret < 0:
             raise make_ex(ret, "error deleting image %s from trash" % (image_id,))
 
