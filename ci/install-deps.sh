@@ -42,11 +42,13 @@ if ((EUID != 0)); then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-APT_OPTS=(-y -q --no-install-recommends
+# Another apt run (a second checkout's setup, unattended-upgrades) waits for the locks instead of failing.
+LOCK_OPTS=(-o DPkg::Lock::Timeout=900)
+APT_OPTS=(-y -q --no-install-recommends "${LOCK_OPTS[@]}"
           -o Dpkg::Options::=--force-confdef
           -o Dpkg::Options::=--force-confold)
 
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null >&2
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q "${LOCK_OPTS[@]}" </dev/null >&2
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install "${APT_OPTS[@]}" "${missing[@]}" </dev/null >&2
 
