@@ -49,3 +49,52 @@ def test_type_checker_sees_signatures(tmp_path):
     # Exactly the deliberate mistake is reported: version() returns a tuple, not a str.
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
     assert len(errors) == 1 and "tuple[int, int, int]" in errors[0], result.stdout
+
+
+def test_pyright_sees_signatures(tmp_path):
+    # pyright's PyPI wheel bundles pyright and runs it with the system's node; PYRIGHT_PYTHON_IGNORE_WARNINGS
+    # stops it asking PyPI whether a newer version exists.
+    pytest.importorskip("pyright")
+    path = tmp_path / "usage.py"
+    path.write_text(USAGE)
+    env = dict(os.environ, PYRIGHT_PYTHON_IGNORE_WARNINGS="1")
+    result = subprocess.run([sys.executable, "-m", "pyright", "--pythonpath", sys.executable, str(path)],
+                            capture_output=True, text=True, cwd=str(tmp_path), env=env, timeout=300)
+    errors = [line for line in result.stdout.splitlines() if " - error:" in line]
+    assert len(errors) == 1 and "tuple[int, int, int]" in errors[0], result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("checker", ["mypy", "pyright"])
+def test_stub_itself_passes_the_type_checkers(checker, tmp_path):
+    pytest.importorskip(checker)
+    stub = os.path.join(ROOT, "src", "rbd.pyi")
+    env = dict(os.environ, PYRIGHT_PYTHON_IGNORE_WARNINGS="1")
+    args = ["--no-incremental", "--ignore-missing-imports"] if checker == "mypy" else ["--pythonpath",
+                                                                                       sys.executable]
+    result = subprocess.run([sys.executable, "-m", checker, *args, stub], capture_output=True, text=True,
+                            cwd=str(tmp_path), env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+STUB_AS_MODULE = """
+import importlib.machinery, importlib.util, inspect, sys
+sys.modules["_typeshed"] = None  # exists only for type checkers: importing it must not be needed
+loader = importlib.machinery.SourceFileLoader("rbd", sys.argv[1])
+module = importlib.util.module_from_spec(importlib.util.spec_from_loader("rbd", loader))
+loader.exec_module(module)
+print(inspect.signature(module.Image.read), len([n for n in vars(module.Image) if not n.startswith("_")]))
+"""
+
+
+def test_stub_can_be_executed_by_documentation_tools():
+    # Sphinx >= 9 documents a native module from the .pyi beside it (same name without the extension suffix)
+    # by executing it as the module.
+    import importlib.machinery
+    suffix = next(s for s in importlib.machinery.EXTENSION_SUFFIXES if rbd.__file__.endswith(s))
+    installed = rbd.__file__[:-len(suffix)] + ".pyi"
+    result = subprocess.run([sys.executable, "-c", STUB_AS_MODULE, installed], capture_output=True, text=True,
+                            cwd="/")
+    assert result.returncode == 0, result.stderr
+    signature, methods = result.stdout.split(") -> ")[0] + ")", int(result.stdout.split()[-1])
+    assert signature == "(self, offset: 'int', length: 'int', fadvise_flags: 'int' = Ellipsis)"
+    assert methods > 100  # every public method of Image, the private bases' ones included
