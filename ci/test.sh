@@ -7,6 +7,8 @@ if [ ! -x .venv/bin/python ]; then
     echo "test.sh: no .venv yet: run ci/setup.sh first" >&2
     exit 2
 fi
-# Run from tests/ so that `import rbd` finds the installed module, never the source tree.
+# Run from tests/ so that `import rbd` finds the installed module, never the source tree. The interpreter by its
+# absolute path: Python 3.14 warns when a venv's python is started through a path with "..".
+root=$(pwd)
 cd tests
-exec ../.venv/bin/python -m pytest -p no:cacheprovider -q "$@"
+exec "$root/.venv/bin/python" -m pytest -p no:cacheprovider -q "$@"

@@ -266,12 +266,12 @@ def main():
             if TRACE:
                 print("  -> %s" % type(exc).__name__, file=sys.stderr, flush=True)
         except Exception as exc:
-            print("UNDOCUMENTED: %s raised %s: %s" % (current["call"], type(exc).__name__, exc), file=sys.stderr)
+            print("UNDOCUMENTED: %s raised %s: %s" % (current["call"], type(exc).__name__, exc), file=sys.stderr, flush=True)
             os._exit(4)
         finally:
             current["call"] = None
         calls += 1
-    print(json.dumps({"calls": calls, "by_outcome": dict(outcomes)}))
+    print(json.dumps({"calls": calls, "by_outcome": dict(outcomes)}), flush=True)  # os._exit skips the flush
     os._exit(0)  # leave the objects to the OS: interpreter-exit collection is tested elsewhere
 
 

@@ -122,6 +122,34 @@ def mgr_command(handle, prefix, **args):
     return first_json(out)
 
 
+def require_mgr(handle, timeout=60):
+    """Skip the calling test unless the cluster has an available ceph-mgr, waiting up to `timeout` s for one (it
+    starts slowly). ci/cluster.sh only warns when none comes up, so tests that need the mgr (pg statistics are
+    served by it) check for it instead of assuming it."""
+    deadline = time.monotonic() + timeout
+    while not mon_command(handle, "mgr stat").get("available"):
+        if time.monotonic() > deadline:
+            pytest.skip("no ceph-mgr available after %d s (needed for pg statistics)" % timeout)
+        time.sleep(0.5)
+
+
+def require_mgr_module(handle, name, timeout=60):
+    """Skip the calling test unless the mgr can run its python module `name` (e.g. "rbd_support"). Not assumed:
+    on Debian 13 most stock modules, rbd_support among them, fail to load (a dependency built with PyO3 refuses
+    the mgr's sub-interpreters), and the mgr reports them as can_run false."""
+    require_mgr(handle, timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        modules = {m["name"]: m for m in mon_command(handle, "mgr dump").get("available_modules", [])}
+        if name in modules:
+            break
+        if time.monotonic() > deadline:
+            pytest.skip("the mgr does not list a module %r" % name)
+        time.sleep(0.5)
+    if not modules[name]["can_run"]:
+        pytest.skip("the mgr cannot run its %s module: %s" % (name, modules[name]["error_string"]))
+
+
 class _Outcome:
     result = None
     error = None

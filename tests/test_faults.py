@@ -17,7 +17,7 @@ import pytest
 import rados
 
 import rbd
-from clusters import bounded, local_cluster, mgr_command, mon_command, raises_within
+from clusters import bounded, local_cluster, mgr_command, mon_command, raises_within, require_mgr
 from conftest import MiB, unique_name
 
 MODULE_BUDGET = 150  # seconds for this whole module, cluster start included
@@ -76,6 +76,7 @@ def osd_up_from(admin, osd_id):
 
 def wait_active_clean(admin, pool, osd_id, timeout=90):
     """Wait until every PG of `pool` is active+clean, as reported after osd.`osd_id` came up; return the seconds."""
+    require_mgr(admin)
     since = osd_up_from(admin, osd_id)
     start = time.monotonic()
     while True:

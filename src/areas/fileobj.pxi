@@ -25,6 +25,14 @@ class ImageFile(_io.RawIOBase):
     files, one ImageFile must not be used from several threads at once (its position is shared).
     """
 
+    # Defaults for an object whose __init__ failed: io's finalizer still calls close() on it, and Python 3.13+
+    # reports what that raises (with repr(self)) instead of ignoring it.
+    _image = None
+    _writable = False
+    _close_image = False
+    _position = 0
+    _label = "?"
+
     def __init__(self, image, writable=None, close_image=False):
         if not isinstance(image, _ImageIO):
             raise TypeError("image must be an rbd.Image, not %s" % type(image).__name__)
@@ -168,6 +176,9 @@ class ImageFile(_io.RawIOBase):
     def close(self):
         """Flush, then close this file; the image too if the file was made with close_image=True."""
         if self.closed:
+            return
+        if self._image is None:  # __init__ failed: nothing to flush or close
+            super().close()
             return
         try:
             if not self._image_is_open():
