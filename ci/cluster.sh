@@ -324,6 +324,9 @@ cmd_start() {
     [[ "$nosd" =~ ^[1-9][0-9]?$ ]] || die "--osds must be a number between 1 and 99, got '$nosd'"
     need_bin ceph ceph-mon ceph-osd ceph-mgr ceph-authtool monmaptool rados "$PY" timeout
     CONF=$DIR/ceph.conf
+    # Daemons start from / : Debian 13's default `osd class dir` is a relative path, so an OSD started
+    # elsewhere cannot load the rbd object class (every image create then fails with EOPNOTSUPP).
+    cd /
 
     if [[ -e "$DIR" ]]; then
         [[ -d "$DIR" ]] || die "$DIR exists and is not a directory"
@@ -565,6 +568,7 @@ cmd_start_osd() {
     [[ $# -eq 2 ]] || usage
     load_dir "$1"; require_cluster
     local id pid state
+    cd /   # see cmd_start
     id=$(osd_id_arg "$2")
     [[ -d "$DIR/osd.$id" ]] || die "osd.$id does not exist in $DIR"
     pid=$(daemon_pid "osd.$id")
