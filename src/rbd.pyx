@@ -35,6 +35,12 @@ import atexit as _atexit
 import functools as _functools
 import weakref as _weakref
 
+# Which API needs which librbd release (compile-time flags from the installed header).
+include "helpers/releases.pxi"
+
+# The librbd release the module was built for; RBD().version() is the one it runs with.
+_LIBRBD_BUILT_FOR = (LIBRBD_VER_MAJOR, LIBRBD_VER_MINOR, LIBRBD_VER_EXTRA)
+
 # The shared helpers every area uses.
 include "helpers/errors.pxi"
 include "helpers/strings.pxi"
