@@ -16,11 +16,25 @@ def test_stub_matches_the_module():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def release_stub():
+    """The committed stub of the librbd release the module was built for."""
+    return os.path.join(ROOT, "src", "stubs", "librbd-%d.%d.pyi" % rbd._LIBRBD_BUILT_FOR[:2])
+
+
 def test_stub_is_installed_beside_the_module():
     installed = os.path.join(os.path.dirname(rbd.__file__), "rbd.pyi")
     assert os.path.exists(installed)
-    with open(installed) as a, open(os.path.join(ROOT, "src", "rbd.pyi")) as b:
+    with open(installed) as a, open(release_stub()) as b:
         assert a.read() == b.read()
+
+
+def test_stub_matches_the_release():
+    # Names of one release only in that release's stub (e.g. Group.id from librbd 1.20).
+    with open(release_stub()) as f:
+        text = f.read()
+    assert ("def id(self) -> str" in text.split("class Group", 1)[1].split("\nclass ", 1)[0]) == \
+        (rbd._LIBRBD_BUILT_FOR[1] >= 20)
+    assert ("def encryption_load2(" in text) == (rbd._LIBRBD_BUILT_FOR[1] >= 18)
 
 
 USAGE = """
