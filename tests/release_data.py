@@ -39,3 +39,15 @@ def exceptions():
     """{name: [base names of the MRO, object excluded]} of upstream's exception classes."""
     return {name: [b for b in entry["bases"] if b != "object"] for name, entry in surface()["names"].items()
             if entry.get("is_exception")}
+
+
+def as_utc(value, local=False):
+    """A timestamp from the module as an aware UTC datetime, after checking the form the release gives it:
+    aware UTC from librbd 1.20; before, naive UTC (naive local time for access/modify_timestamp: `local`)."""
+    import datetime
+    assert type(value) is datetime.datetime, value
+    if built_for()[1] >= 20:
+        assert value.tzinfo is datetime.timezone.utc, value
+        return value
+    assert value.tzinfo is None, value
+    return value.astimezone(datetime.timezone.utc) if local else value.replace(tzinfo=datetime.timezone.utc)
