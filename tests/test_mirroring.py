@@ -19,6 +19,7 @@ import pytest
 import rados
 
 import rbd
+import release_data
 from conftest import MiB, unique_name
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -103,7 +104,8 @@ def check_unknown_local_status(status):
     """No rbd-mirror daemon: the local site status is 'unknown, status not found, not up', with no remotes."""
     assert status["state"] == rbd.MIRROR_IMAGE_STATUS_STATE_UNKNOWN
     assert status["description"] == "status not found"
-    assert status["last_update"] == EPOCH and status["last_update"].tzinfo is None
+    # The epoch, naive before librbd 1.20 and aware UTC from 1.20 (as upstream).
+    assert release_data.as_utc(status["last_update"]) == EPOCH.replace(tzinfo=datetime.timezone.utc)
     assert status["up"] is False
     assert status["remote_statuses"] == []
 
