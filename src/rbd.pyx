@@ -48,6 +48,7 @@ include "helpers/interop.pxi"
 include "helpers/buffers.pxi"
 include "helpers/options.pxi"
 include "helpers/callbacks.pxi"
+include "helpers/late_calls.pxi"
 include "helpers/constants.pxi"
 
 # The areas. `Image` is built as one chain of classes, one link per area (Cython cannot split a class across

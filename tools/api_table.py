@@ -31,7 +31,7 @@ CLASS_RE = re.compile(r"^(?:cdef )?class (\w+)(?:\((\w+))?")
 BASES = {}  # class -> its first base, as written in the sources (for methods inherited from private bases)
 DEF_RE = re.compile(r"^    (?:    )?(?:async )?def (\w+)\(")  # deeper when inside an `IF HAS_...:` block
 HELPER_RE = re.compile(r"^(?:    )?cdef (?:[\w *]+ )?\*?(\w+)\(")  # module-level cdef helpers (maybe under IF)
-CALL_RE = re.compile(r"\b(rbd_\w+)\b")
+CALL_RE = re.compile(r"(?<![A-Za-z0-9])(rbd_\w+)\b")  # also in late_rbd_* (helpers/late_calls.pxi)
 # Area classes fold into the public class they build.
 PUBLIC_CLASS = {"_ImageBase": "Image", "_RBDImages": "RBD"}
 

@@ -207,6 +207,8 @@ cdef clone_image(p_ioctx, p_name, snapshot, str snapshot_param, c_ioctx, c_name,
         if isinstance(snapshot, str):
             p_snap_bytes = cstr(snapshot, snapshot_param)
         elif isinstance(snapshot, int):
+            if late_rbd_clone4 == NULL:
+                raise missing_librbd_call("rbd_clone4")
             c_snap_id = snapshot
         else:
             raise TypeError("p_snapshot must be a string or an integer")
@@ -225,7 +227,7 @@ cdef clone_image(p_ioctx, p_name, snapshot, str snapshot_param, c_ioctx, c_name,
             ret = rbd_clone3(p_io, c_p_name, c_p_snap, c_io, c_c_name, c_options)
         else:
             IF HAS_CLONE4:
-                ret = rbd_clone4(p_io, c_p_name, c_snap_id, c_io, c_c_name, c_options)
+                ret = late_rbd_clone4(p_io, c_p_name, c_snap_id, c_io, c_c_name, c_options)
             ELSE:
                 ret = -C_EINVAL
     if ret < 0:

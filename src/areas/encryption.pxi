@@ -186,6 +186,8 @@ cdef class _ImageEncryption(_ImageConfig):
             encryption_load; another one raises OperationNotSupported before anything is loaded. Needs librbd
             1.18 (Ceph 18).
             """
+            if late_rbd_encryption_load2 == NULL:
+                raise missing_librbd_call("rbd_encryption_load2")
             specs = list(specs)
             cdef size_t count = len(specs)
             cdef size_t i
@@ -215,7 +217,7 @@ cdef class _ImageEncryption(_ImageConfig):
                     c_specs[i].opts_size = options[i].opts_size
                 image = self._begin_call()
                 with nogil:
-                    ret = rbd_encryption_load2(image, c_specs, count)
+                    ret = late_rbd_encryption_load2(image, c_specs, count)
                 self._end_call()
             finally:
                 memset(options, 0, max(count, 1) * sizeof(_LoadOptions))

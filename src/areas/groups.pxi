@@ -139,7 +139,9 @@ cdef class Group:
             """The group's id (str). Needs librbd 1.20 (Ceph 20)."""
             cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
             cdef int ret
-            filled = fill_key_growing(<fill_key_fn>rbd_group_get_id, NULL, io, self.name, 32, &ret)
+            if late_rbd_group_get_id == NULL:
+                raise missing_librbd_call("rbd_group_get_id")
+            filled = fill_key_growing(late_rbd_group_get_id, NULL, io, self.name, 32, &ret)
             if ret < 0:
                 raise make_ex(ret, "error getting id for group %s" % (self.name,), group_errno_to_exception)
             return first_c_string(filled)
@@ -157,15 +159,17 @@ cdef class Group:
             cdef rbd_group_snap_info2_t info
             cdef int ret
             memset(&info, 0, sizeof(info))
+            if late_rbd_group_snap_get_info == NULL or late_rbd_group_snap_get_info_cleanup == NULL:
+                raise missing_librbd_call("rbd_group_snap_get_info")
             with nogil:
-                ret = rbd_group_snap_get_info(io, c_group, c_snap, &info)
+                ret = late_rbd_group_snap_get_info(io, c_group, c_snap, &info)
             if ret < 0:
                 raise make_ex(ret, "error getting snapshot %s of group %s" % (snap_name, self.name),
                               group_errno_to_exception)
             try:
                 return group_snap_dict(&info)
             finally:
-                rbd_group_snap_get_info_cleanup(&info)
+                late_rbd_group_snap_get_info_cleanup(&info)
 
     def create_snap(self, snap_name, flags=0):
         """Take a consistent snapshot `snap_name` of every image of the group.
@@ -343,6 +347,8 @@ IF HAS_GROUP_SNAP_INFO2:
         cdef rbd_group_snap_info2_t *snaps = NULL
         cdef rbd_group_snap_info2_t *grown
         cdef int ret
+        if late_rbd_group_snap_list2 == NULL or late_rbd_group_snap_list2_cleanup == NULL:
+            raise missing_librbd_call("rbd_group_snap_list2")
         try:
             while True:
                 grown = <rbd_group_snap_info2_t *>realloc(snaps, capacity * sizeof(rbd_group_snap_info2_t))
@@ -351,7 +357,7 @@ IF HAS_GROUP_SNAP_INFO2:
                 snaps = grown
                 count = capacity
                 with nogil:
-                    ret = rbd_group_snap_list2(io, c_group, snaps, &count)
+                    ret = late_rbd_group_snap_list2(io, c_group, snaps, &count)
                 if ret != -C_ERANGE:
                     break
                 capacity = next_capacity(capacity, count)
@@ -361,7 +367,7 @@ IF HAS_GROUP_SNAP_INFO2:
             try:
                 return [group_snap_dict(&snaps[i]) for i in range(count)]
             finally:
-                rbd_group_snap_list2_cleanup(snaps, count)
+                late_rbd_group_snap_list2_cleanup(snaps, count)
         finally:
             free(snaps)
 ELSE:

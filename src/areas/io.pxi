@@ -415,6 +415,9 @@ cdef class _ImageIO(_ImageBase):
                 c_flags |= RBD_DIFF_ITERATE_FLAG_INCLUDE_PARENT
             if whole_object:
                 c_flags |= RBD_DIFF_ITERATE_FLAG_WHOLE_OBJECT
+        IF HAS_DIFF_ITERATE3:
+            if by_id and late_rbd_diff_iterate3 == NULL:
+                raise missing_librbd_call("rbd_diff_iterate3")
         cdef _DiffIterateCallback callback = _DiffIterateCallback(iterate_cb)
         cdef void *arg = <void *>callback
         cdef int ret
@@ -425,8 +428,8 @@ cdef class _ImageIO(_ImageBase):
                                         diff_iterate_callback, arg)
             else:
                 IF HAS_DIFF_ITERATE3:
-                    ret = rbd_diff_iterate3(image, c_snap_id, c_offset, c_length, c_flags, diff_iterate_callback,
-                                            arg)
+                    ret = late_rbd_diff_iterate3(image, c_snap_id, c_offset, c_length, c_flags,
+                                                 diff_iterate_callback, arg)
                 ELSE:
                     ret = -C_EINVAL  # not reached: by_id needs rbd_diff_iterate3
         self._end_call()

@@ -284,7 +284,9 @@ class _RBDMirroring:
             own name ('' for the default namespace). Needs librbd 1.20 (Ceph 20)."""
             cdef rados_ioctx_t io = ioctx_handle(ioctx)
             cdef int ret
-            filled = fill_growing(<fill_fn>rbd_mirror_remote_namespace_get, io, 512, &ret)
+            if late_rbd_mirror_remote_namespace_get == NULL:
+                raise missing_librbd_call("rbd_mirror_remote_namespace_get")
+            filled = fill_growing(late_rbd_mirror_remote_namespace_get, io, 512, &ret)
             if ret < 0:
                 raise make_ex(ret, "error retrieving remote namespace")
             return first_c_string(filled)
@@ -297,8 +299,10 @@ class _RBDMirroring:
             cdef bytes namespace_bytes = cstr(remote_namespace, "remote_namespace")
             cdef const char *c_namespace = namespace_bytes
             cdef int ret
+            if late_rbd_mirror_remote_namespace_set == NULL:
+                raise missing_librbd_call("rbd_mirror_remote_namespace_set")
             with nogil:
-                ret = rbd_mirror_remote_namespace_set(io, c_namespace)
+                ret = late_rbd_mirror_remote_namespace_set(io, c_namespace)
             if ret < 0:
                 raise make_ex(ret, "error setting remote namespace")
 

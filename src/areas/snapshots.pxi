@@ -348,9 +348,11 @@ cdef class _ImageSnapshots(_ImageIO):
             cdef rbd_snap_trash_namespace_t trash
             cdef int ret
             memset(&trash, 0, sizeof(trash))
+            if late_rbd_snap_get_trash_namespace2 == NULL or late_rbd_snap_trash_namespace_cleanup == NULL:
+                raise missing_librbd_call("rbd_snap_get_trash_namespace2")
             cdef rbd_image_t image = self._begin_call()
             with nogil:
-                ret = rbd_snap_get_trash_namespace2(image, c_id, &trash, sizeof(trash))
+                ret = late_rbd_snap_get_trash_namespace2(image, c_id, &trash, sizeof(trash))
             self._end_call()
             if ret < 0:
                 raise make_ex(ret, "error getting snapshot trash namespace for image: %s, snap_id: %d"
@@ -359,7 +361,7 @@ cdef class _ImageSnapshots(_ImageIO):
                 return {"original_namespace_type": <int>trash.original_namespace_type,
                         "original_name": decode_c(trash.original_name)}
             finally:
-                rbd_snap_trash_namespace_cleanup(&trash, sizeof(trash))
+                late_rbd_snap_trash_namespace_cleanup(&trash, sizeof(trash))
     ELSE:
         def snap_get_trash_namespace(self, snap_id):
             """For a snapshot in the trash namespace: {'original_name': its name before it was removed}.
