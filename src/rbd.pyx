@@ -40,6 +40,8 @@ include "helpers/releases.pxi"
 
 # The librbd release the module was built for; RBD().version() is the one it runs with.
 _LIBRBD_BUILT_FOR = (LIBRBD_VER_MAJOR, LIBRBD_VER_MINOR, LIBRBD_VER_EXTRA)
+IF HAS_AWARE_TIMESTAMPS:
+    from datetime import timezone  # upstream 20's module exposes it as a side effect of its imports, too
 
 # The shared helpers every area uses.
 include "helpers/errors.pxi"

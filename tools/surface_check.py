@@ -35,7 +35,7 @@ ADDITIONS = {
 }
 
 # Module names that are artefacts of upstream's imports or build, not API: not required, not counted as extra.
-IGNORED_MODULE_NAMES = {"chain", "datetime", "Iterable", "errno", "json", "sys", "time", "timezone"}
+IGNORED_MODULE_NAMES = {"chain", "datetime", "Iterable", "errno", "json", "sys", "time"}
 
 
 def is_api_name(name):
