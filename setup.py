@@ -41,8 +41,13 @@ def probe(header, library):
         return None if result.returncode == 0 else result.stderr
 
 
+def metadata_only():
+    """True for the commands that build nothing (they need no compiler, header or Cython run)."""
+    return any(arg in sys.argv for arg in ("egg_info", "sdist", "--help", "clean", "--version"))
+
+
 def check_native_dependencies():
-    if any(arg in sys.argv for arg in ("egg_info", "sdist", "--help", "clean", "--version")):
+    if metadata_only():
         return
     for header, library, package in HEADER_PROBES:
         problem = probe(header, library)
@@ -99,14 +104,15 @@ def write_release_pxi():
 def extensions():
     from Cython.Build import cythonize
 
-    write_release_pxi()
-
     module = Extension(
         "rbd",
         sources=["src/rbd.pyx"],
         libraries=["rbd", "rados"],
         define_macros=[("_FILE_OFFSET_BITS", "64")],
     )
+    if metadata_only():
+        return [module]  # nothing is compiled: the release of the installed header does not matter yet
+    write_release_pxi()
     return cythonize(
         [module],
         include_path=["src", GENERATED],
