@@ -35,6 +35,14 @@ import atexit as _atexit
 import functools as _functools
 import weakref as _weakref
 
+# Which API needs which librbd release (compile-time flags from the installed header).
+include "helpers/releases.pxi"
+
+# The librbd release the module was built for; RBD().version() is the one it runs with.
+_LIBRBD_BUILT_FOR = (LIBRBD_VER_MAJOR, LIBRBD_VER_MINOR, LIBRBD_VER_EXTRA)
+IF HAS_AWARE_TIMESTAMPS:
+    from datetime import timezone  # upstream 20's module exposes it as a side effect of its imports, too
+
 # The shared helpers every area uses.
 include "helpers/errors.pxi"
 include "helpers/strings.pxi"
@@ -42,6 +50,7 @@ include "helpers/interop.pxi"
 include "helpers/buffers.pxi"
 include "helpers/options.pxi"
 include "helpers/callbacks.pxi"
+include "helpers/late_calls.pxi"
 include "helpers/constants.pxi"
 
 # The areas. `Image` is built as one chain of classes, one link per area (Cython cannot split a class across

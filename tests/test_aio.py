@@ -148,9 +148,11 @@ def test_oncomplete_none_everywhere(image):
     comps = [image.aio_write(b"n" * 512, 0, None), image.aio_read(0, 512, None), image.aio_discard(0, 512, None),
              image.aio_write_zeroes(0, 512, None), image.aio_flush(None),
              image.aio_mirror_image_get_mode(None), image.aio_mirror_image_get_info(None)]
-    for comp in comps:
+    # librbd 1.20 answers the mirror mode of an image without mirroring with -EINVAL (before: 0, "journal").
+    expected = [0, 512, 0, 0, 0, -22 if rbd.RBD().version()[1] >= 20 else 0, 0]  # -22: -EINVAL
+    for comp, result in zip(comps, expected):
         comp.wait_for_complete_and_cb()
-        assert comp.get_return_value() == (512 if comp is comps[1] else 0)
+        assert comp.get_return_value() == result
 
 
 def test_bad_arguments(image):
@@ -289,8 +291,12 @@ def test_mirror_calls_without_mirroring(image):
     comp = image.aio_mirror_image_create_snapshot(0, lambda c, snap: results.append(("snap", c.get_return_value(),
                                                                                       snap)))
     comp.wait_for_complete_and_cb()
-    # librbd 16.2.15 answers mode "journal" (0) for an image without mirroring, as the sync call does.
-    assert results[0] == ("mode", 0, rbd.RBD_MIRROR_IMAGE_MODE_JOURNAL)
+    # librbd 1.16/1.18 answer mode "journal" (0) for an image without mirroring, as the sync call does; 1.20
+    # answers -EINVAL, reported with mode None.
+    if rbd.RBD().version()[1] >= 20:
+        assert results[0] == ("mode", -22, None)  # -EINVAL
+    else:
+        assert results[0] == ("mode", 0, rbd.RBD_MIRROR_IMAGE_MODE_JOURNAL)
     assert results[1] == ("info", 0, {"global_id": "", "state": rbd.RBD_MIRROR_IMAGE_DISABLED, "primary": False})
     # Mirror snapshots need mirroring enabled: an error, reported as None (not garbage).
     assert results[2][1] < 0 and results[2][2] is None
@@ -319,7 +325,9 @@ def test_ceph_mgr_chain(ioctx, image_name):
 
     rbd.RBD().aio_open_image(on_open, ioctx, image_name)
     assert done.wait(30)
-    assert trail == [("open", 0), ("mode", 0), ("closed", 0)]
+    # The mode of an image without mirroring: "journal" (0) before librbd 1.20, None (-EINVAL) from 1.20.
+    mode = None if rbd.RBD().version()[1] >= 20 else 0
+    assert trail == [("open", 0), ("mode", mode), ("closed", 0)]
 
 
 def test_sync_calls_inside_callback(ioctx, image_name):

@@ -193,7 +193,12 @@ def test_wrong_format_is_invalid_argument(module_ioctx, luks1_image, luks2_image
 
 
 def test_unsupported_format(plain):
-    for call in (lambda: plain.encryption_format(7, PASSPHRASE), lambda: plain.encryption_load(2, PASSPHRASE)):
+    # Format 2 (RBD_ENCRYPTION_FORMAT_LUKS, detected on load) loads from librbd 1.18; it never formats.
+    calls = [lambda: plain.encryption_format(7, PASSPHRASE), lambda: plain.encryption_format(2, PASSPHRASE),
+             lambda: plain.encryption_load(7, PASSPHRASE)]
+    if rbd.RBD().version()[1] < 18:
+        calls.append(lambda: plain.encryption_load(2, PASSPHRASE))
+    for call in calls:
         with pytest.raises(rbd.OperationNotSupported) as info:
             call()
         assert info.value.errno == 95
@@ -248,3 +253,39 @@ def test_closed_image(ioctx, image_name):
         image.encryption_format(rbd.RBD_ENCRYPTION_FORMAT_LUKS1, PASSPHRASE)
     with pytest.raises(rbd.InvalidArgument, match="image is closed"):
         image.encryption_load(rbd.RBD_ENCRYPTION_FORMAT_LUKS1, PASSPHRASE)
+
+
+LUKS_DETECTED = getattr(rbd, "RBD_ENCRYPTION_FORMAT_LUKS", None)  # librbd 1.18
+
+
+@pytest.mark.skipif(LUKS_DETECTED is None, reason="needs librbd 1.18: RBD_ENCRYPTION_FORMAT_LUKS")
+def test_load_with_detected_luks_format(module_ioctx, luks1_image, luks2_image):
+    assert LUKS_DETECTED == 2
+    for name in (luks1_image, luks2_image):
+        with rbd.Image(module_ioctx, name, read_only=True) as image:
+            image.encryption_load(LUKS_DETECTED, PASSPHRASE)
+            assert image.read(0, 22) == b"written at format time"
+
+
+@pytest.mark.skipif(LUKS_DETECTED is None, reason="needs librbd 1.18: Image.encryption_load2")
+def test_encryption_load2(module_ioctx, luks2_image, plain):
+    with rbd.Image(module_ioctx, luks2_image, read_only=True) as image:
+        image.encryption_load2([(rbd.RBD_ENCRYPTION_FORMAT_LUKS2, bytearray(PASSPHRASE.encode()))])
+        assert image.size() == IMAGE_SIZE - 16 * MiB
+        assert image.read(0, 22) == b"written at format time"
+    with rbd.Image(module_ioctx, luks2_image, read_only=True) as image:
+        with pytest.raises(rbd.PermissionError, match="error loading encryption on image b?'?%s" % luks2_image):
+            image.encryption_load2(((LUKS_DETECTED, "not the passphrase"),))
+    with pytest.raises(rbd.OperationNotSupported, match=r"specs\[1\]\[1\]: Unsupported encryption format"):
+        plain.encryption_load2([(LUKS_DETECTED, PASSPHRASE), (7, PASSPHRASE)])
+    with pytest.raises(rbd.InvalidArgument, match=r"specs\[0\]\[1\]"):
+        plain.encryption_load2([(LUKS_DETECTED, 5)])
+    with pytest.raises(TypeError):
+        plain.encryption_load2(5)
+    assert plain.size() == 8 * MiB  # nothing was loaded
+
+
+def test_encryption_load2_absent_before_librbd_1_18(plain):
+    if LUKS_DETECTED is not None:
+        pytest.skip("librbd 1.18 has encryption_load2 (tested above)")
+    assert not hasattr(plain, "encryption_load2")

@@ -9,8 +9,7 @@ import pickle
 import pytest
 
 import rbd
-
-SURFACE = os.path.join(os.path.dirname(__file__), "data", "upstream-surface-16.2.15.json")
+import release_data
 
 PREFIXES = {
     "PermissionError": "RBD permission error",
@@ -45,11 +44,6 @@ IMAGE_ERRNOS = {
 }
 
 
-def surface():
-    with open(SURFACE) as f:
-        return json.load(f)
-
-
 @pytest.mark.parametrize("name", sorted(PREFIXES))
 def test_message_format(name):
     cls = getattr(rbd, name)
@@ -67,7 +61,7 @@ def test_base_classes():
 
 
 def test_hierarchy_matches_upstream():
-    for name, bases in surface()["exceptions"].items():
+    for name, bases in release_data.exceptions().items():
         cls = getattr(rbd, name)
         assert [b.__name__ for b in cls.__mro__[1:] if b is not object] == bases, name
 
@@ -84,8 +78,9 @@ def test_exceptions_pickle_and_copy(name):
 
 
 def test_constants_match_upstream():
-    constants = surface()["constants"]
-    assert len(constants) == 91
+    constants = release_data.constants()
+    # 91 in 16.2.15; 18.2.7 adds 3, 20.2.4 4 more (every value of an older release is kept).
+    assert len(constants) == {16: 91, 18: 94, 20: 98}[release_data.built_for()[1]]
     for name, value in constants.items():
         assert getattr(rbd, name) == value, name
         assert type(getattr(rbd, name)) is type(value), name
@@ -94,8 +89,20 @@ def test_constants_match_upstream():
 def test_no_extra_feature_constants():
     # gwcli builds a map from every RBD_FEATURE_* name in rbd.__dict__; extra names would change it.
     ours = {n for n in rbd.__dict__ if "RBD_FEATURE_" in n}
-    upstream = {n for n in surface()["constants"] if "RBD_FEATURE_" in n}
+    upstream = {n for n in release_data.constants() if "RBD_FEATURE_" in n}
     assert ours == upstream
+
+
+def test_emlink_is_image_member_of_group_from_librbd_1_20():
+    # librbd 1.20's module maps EMLINK (removing or trashing a group member) to ImageMemberOfGroup in both errno
+    # tables; before it was the base OSError.
+    if release_data.built_for()[1] >= 20:
+        error = rbd.ImageMemberOfGroup("busy", errno=errno.EMLINK)
+        assert str(error) == "[errno %d] RBD image is member of group (busy)" % errno.EMLINK
+        assert rbd.ImageMemberOfGroup.__mro__[1] is rbd.OSError
+        assert pickle.loads(pickle.dumps(error)).errno == errno.EMLINK
+    else:
+        assert not hasattr(rbd, "ImageMemberOfGroup")
 
 
 def test_upstream_side_effect_names():
@@ -106,6 +113,8 @@ def test_upstream_side_effect_names():
     assert rbd.Iterable is collections.abc.Iterable
     assert rbd.chain is itertools.chain
     assert rbd.errno is errno and rbd.json is json
+    # librbd 1.20's module also leaks datetime.timezone.
+    assert (getattr(rbd, "timezone", None) is datetime.timezone) == (release_data.built_for()[1] >= 20)
 
 
 def test_cstr():

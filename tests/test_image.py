@@ -6,6 +6,7 @@ import pytest
 import rados
 
 import rbd
+import release_data
 from conftest import MiB, requires_features, run_in_child, suite_features, unique_name
 
 
@@ -260,13 +261,12 @@ def test_rebuild_object_map_without_the_feature(ioctx):
 
 
 def test_timestamps(image):
-    now = datetime.datetime.utcnow()
-    created = image.create_timestamp()
-    assert isinstance(created, datetime.datetime) and created.tzinfo is None
+    # Naive UTC (access/modify: naive local time) before librbd 1.20, aware UTC from 1.20 (as upstream).
+    now = datetime.datetime.now(datetime.timezone.utc)
+    created = release_data.as_utc(image.create_timestamp())
     assert abs((created - now).total_seconds()) < 120
     for value in (image.access_timestamp(), image.modify_timestamp()):
-        assert isinstance(value, datetime.datetime) and value.tzinfo is None
-        assert abs((value - datetime.datetime.now()).total_seconds()) < 120
+        assert abs((release_data.as_utc(value, local=True) - now).total_seconds()) < 120
 
 
 def test_read_only_open(ioctx, image_name):

@@ -361,7 +361,8 @@ def plausible_arguments(method_name, ioctx):
         format=rbd.RBD_ENCRYPTION_FORMAT_LUKS1, from_snapshot=None, iterate_cb=lambda *a: 0, key="key",
         length=1, limit=5, lock_mode=rbd.RBD_LOCK_MODE_EXCLUSIVE, lock_owner="owner", name="snap", offset=0,
         oncomplete=lambda *a: None, passphrase="passphrase", size=MiB, snap_id=4, snap_name="snap",
-        sparse_size=4096, srcname="a", tag="tag", value="value")
+        sparse_size=4096, specs=[(rbd.RBD_ENCRYPTION_FORMAT_LUKS1, "passphrase")], srcname="a", tag="tag",
+        value="value")
     if method_name == "writev":
         values["buffers"] = [b"a"]
     signature = inspect.signature(getattr(rbd.Image, method_name))

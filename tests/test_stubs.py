@@ -16,13 +16,27 @@ def test_stub_matches_the_module():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def release_stub():
+    """The committed stub of the librbd release the module was built for."""
+    return os.path.join(ROOT, "src", "stubs", "librbd-%d.%d.pyi" % rbd._LIBRBD_BUILT_FOR[:2])
+
+
 def test_stub_is_installed_in_the_typed_package():
     package = os.path.dirname(rbd.__file__)
     assert os.path.basename(rbd.__file__).startswith("__init__.")
     assert os.path.exists(os.path.join(package, "py.typed"))  # PEP 561: type checkers read rbd/__init__.pyi
     installed = os.path.join(package, "__init__.pyi")
-    with open(installed) as a, open(os.path.join(ROOT, "src", "rbd.pyi")) as b:
+    with open(installed) as a, open(release_stub()) as b:
         assert a.read() == b.read()
+
+
+def test_stub_matches_the_release():
+    # Names of one release only in that release's stub (e.g. Group.id from librbd 1.20).
+    with open(release_stub()) as f:
+        text = f.read()
+    assert ("def id(self) -> str" in text.split("class Group", 1)[1].split("\nclass ", 1)[0]) == \
+        (rbd._LIBRBD_BUILT_FOR[1] >= 20)
+    assert ("def encryption_load2(" in text) == (rbd._LIBRBD_BUILT_FOR[1] >= 18)
 
 
 USAGE = """
@@ -67,7 +81,7 @@ def test_pyright_sees_signatures(tmp_path):
 @pytest.mark.parametrize("checker", ["mypy", "pyright"])
 def test_stub_itself_passes_the_type_checkers(checker, tmp_path):
     pytest.importorskip(checker)
-    stub = os.path.join(ROOT, "src", "rbd.pyi")
+    stub = release_stub()
     env = dict(os.environ, PYRIGHT_PYTHON_IGNORE_WARNINGS="1")
     args = ["--no-incremental", "--ignore-missing-imports"] if checker == "mypy" else ["--pythonpath",
                                                                                        sys.executable]

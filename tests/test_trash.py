@@ -4,6 +4,7 @@ import datetime
 import pytest
 
 import rbd
+import release_data
 from conftest import MiB, run_in_child, unique_name
 
 KEYS = ["id", "name", "source", "deletion_time", "deferment_end_time"]
@@ -48,11 +49,11 @@ def test_move_get_and_list_shape(ioctx, image_name):
     entry = rbd.RBD().trash_get(ioctx, image_id)
     assert list(entry) == KEYS
     assert entry["id"] == image_id and entry["name"] == image_name and entry["source"] == "USER"
-    for key in ("deletion_time", "deferment_end_time"):
-        assert type(entry[key]) is datetime.datetime and entry[key].tzinfo is None
-    # Naive UTC, as upstream 16.2.15 (the cluster's clock may drift a little from ours).
-    assert before - datetime.timedelta(seconds=60) <= entry["deletion_time"] <= after + datetime.timedelta(seconds=60)
-    assert entry["deferment_end_time"] - entry["deletion_time"] == datetime.timedelta(seconds=120)
+    deleted, ends = (release_data.as_utc(entry[key]) for key in ("deletion_time", "deferment_end_time"))
+    # UTC, naive before librbd 1.20, as upstream (the cluster's clock may drift a little from ours).
+    before, after = (t.replace(tzinfo=datetime.timezone.utc) for t in (before, after))
+    assert before - datetime.timedelta(seconds=60) <= deleted <= after + datetime.timedelta(seconds=60)
+    assert ends - deleted == datetime.timedelta(seconds=120)
 
     listed = [e for e in rbd.RBD().trash_list(ioctx) if e["id"] == image_id]
     assert listed == [entry]

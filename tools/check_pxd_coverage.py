@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""Check that src/c_rbd.pxd declares every CEPH_RBD_API function of librbd.h.
+"""Check that src/c_rbd.pxd declares exactly the CEPH_RBD_API functions of the installed librbd.h.
 
 Usage: tools/check_pxd_coverage.py [--header PATH] [--pxd PATH] [-v]
 
-Exit status is 1 if any non-deprecated CEPH_RBD_API function of the header
-is missing from the .pxd, 0 otherwise.  Missing deprecated functions
-(CEPH_RBD_DEPRECATED) are reported but do not fail the check.
+Declarations under `IF HAS_...:` count only when that flag of src/helpers/releases.pxi is true for the header
+(evaluated from the header's LIBRBD_VER_* and LIBRBD_SUPPORTS_* macros, as the build does). Exit status is 1 if
+any non-deprecated CEPH_RBD_API function of the header is missing from the .pxd, or if the .pxd declares for
+this header a function the header lacks, or if FIRST_RELEASE disagrees with the header; 0 otherwise. Missing
+deprecated functions (CEPH_RBD_DEPRECATED) are reported but do not fail the check.
 
 Stdlib only.  The parsing helpers are meant to be reused (e.g. to compare
 against the functions actually called by the .pyx sources):
 
     header_functions(path) -> dict[name, deprecated_bool]
-    pxd_functions(path)    -> set[name]
+    release_flags(path)    -> dict[flag, value] (releases.pxi evaluated for that header)
+    pxd_functions(path, flags=None) -> set[name] (all, or those the flags keep)
 """
 
 import argparse
@@ -22,6 +25,17 @@ import sys
 DEFAULT_HEADER = "/usr/include/rbd/librbd.h"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_PXD = os.path.join(REPO, "src", "c_rbd.pxd")
+RELEASES = os.path.join(REPO, "src", "helpers", "releases.pxi")
+
+# The librbd minor version (Ceph release) that first has each function newer than 1.16 (Ceph 16), as the
+# headers of Ceph 18.2.7 and 20.2.4 show. The API table prints it; the check compares it with the header.
+FIRST_RELEASE = {
+    "rbd_diff_iterate3": 18, "rbd_encryption_load2": 18, "rbd_aio_compare_and_writev": 18,
+    "rbd_clone4": 20, "rbd_mirror_remote_namespace_get": 20, "rbd_mirror_remote_namespace_set": 20,
+    "rbd_snap_get_trash_namespace2": 20, "rbd_snap_trash_namespace_cleanup": 20, "rbd_group_get_id": 20,
+    "rbd_group_snap_list2": 20, "rbd_group_snap_list2_cleanup": 20, "rbd_group_snap_get_info": 20,
+    "rbd_group_snap_get_info_cleanup": 20, "rbd_aio_write_with_crc32c": 20,
+}
 
 _C_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 # name immediately followed by '(' -- the first such identifier in a
@@ -53,20 +67,56 @@ def header_functions(path=DEFAULT_HEADER):
     return funcs
 
 
-def pxd_functions(path=DEFAULT_PXD):
+def header_macros(path=DEFAULT_HEADER):
+    """{name: int} of the header's numeric LIBRBD_* macros (version and feature macros)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return {m.group(1): int(m.group(2))
+                for m in re.finditer(r"^#define\s+(LIBRBD_\w+)\s+(\d+)\s*$", f.read(), re.M)}
+
+
+def release_flags(header=DEFAULT_HEADER, releases=RELEASES):
+    """{flag: value} of src/helpers/releases.pxi evaluated for `header`, as setup.py's generated DEFs make
+    the build do (a LIBRBD_SUPPORTS_* macro the header lacks is 0)."""
+    env = {"__builtins__": {}}
+    with open(releases) as f:
+        text = f.read()
+    for name in re.findall(r"\b(LIBRBD_SUPPORTS_\w+)", text):
+        env[name] = 0
+    env.update(header_macros(header))
+    for m in re.finditer(r"^DEF\s+(\w+)\s*=\s*(.+?)\s*$", text, re.M):
+        env[m.group(1)] = eval(m.group(2), env)
+    return {k: v for k, v in env.items() if not k.startswith("__")}
+
+
+def pxd_functions(path=DEFAULT_PXD, flags=None):
     """Return the set of function names declared inside `cdef extern from`
-    blocks of the .pxd at *path* (multi-line declarations OK)."""
+    blocks of the .pxd at *path* (multi-line declarations OK); with *flags*
+    (release_flags()), only those whose `IF FLAG:` guard is true."""
+    return {name for name, guard in pxd_guards(path).items()
+            if flags is None or guard is None or flags[guard]}
+
+
+def pxd_guards(path=DEFAULT_PXD):
+    """{function name: the flag of the `IF FLAG:` block it is declared in, or None}."""
     with open(path, encoding="utf-8") as f:
         lines = f.readlines()
-    names = set()
+    names = {}
     in_extern = False
     buf = ""
     depth = 0
+    guard, guard_indent = None, -1
     for raw in lines:
         line = raw.split("#", 1)[0].rstrip()
         if not line.strip():
             continue
         indented = line[0] in " \t"
+        indent = len(line) - len(line.lstrip())
+        if depth == 0 and guard is not None and indent <= guard_indent:
+            guard, guard_indent = None, -1
+        m = re.match(r"\s*IF\s+(\w+)\s*:$", line)
+        if m and depth == 0:
+            guard, guard_indent = m.group(1), indent
+            continue
         if not indented and depth == 0:
             in_extern = line.startswith("cdef extern from")
             continue
@@ -83,7 +133,7 @@ def pxd_functions(path=DEFAULT_PXD):
         m = _CALL_NAME.search(stmt)
         # skip function-pointer variables: `int (*name)(...)`
         if m and not re.match(r"[^(]*\(\s*\*", stmt):
-            names.add(m.group(1))
+            names[m.group(1)] = guard
     return names
 
 
@@ -96,8 +146,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     hdr = header_functions(args.header)
-    pxd = pxd_functions(args.pxd)
+    pxd = pxd_functions(args.pxd, release_flags(args.header))
     missing = sorted(n for n in hdr if n not in pxd)
+    not_in_header = sorted(n for n in pxd if n.startswith("rbd_") and n not in hdr)
+    minor = header_macros(args.header).get("LIBRBD_VER_MINOR", 0)
+    wrong_release = sorted(n for n, first in FIRST_RELEASE.items() if (first <= minor) != (n in hdr))
     missing_live = [n for n in missing if not hdr[n]]
     missing_depr = [n for n in missing if hdr[n]]
     n_depr = sum(hdr.values())
@@ -111,12 +164,17 @@ def main(argv=None):
         print("  MISSING %s" % n)
     for n in missing_depr:
         print("  missing (deprecated) %s" % n)
+    for n in not_in_header:
+        print("  DECLARED for this header but not in it: %s" % n)
+    for n in wrong_release:
+        print("  FIRST_RELEASE says %s arrived in 1.%d: disagrees with this header (1.%d)"
+              % (n, FIRST_RELEASE[n], minor))
     if args.verbose:
         extra = sorted(n for n in pxd if n not in hdr)
         print("declared but not CEPH_RBD_API in librbd.h: %d" % len(extra))
         for n in extra:
             print("  extra %s" % n)
-    return 1 if missing_live else 0
+    return 1 if missing_live or not_in_header or wrong_release else 0
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 cdef class _ImageClones(_ImageSnapshots):
 
     def get_parent_image_spec(self):
-        """The parent of this clone: {'pool_name', 'pool_namespace', 'image_name', 'snap_name'}.
+        """The parent of this clone: {'pool_name', 'pool_namespace', 'image_name', 'snap_name'}; from librbd 1.20
+        {'pool_id', 'pool_name', 'pool_namespace', 'image_id', 'image_name', 'trash', 'snap_id',
+        'snap_namespace_type', 'snap_name'} (upstream's keys and order of each release).
 
         Raises ImageNotFound when the image has no parent.
         """
@@ -20,12 +22,25 @@ cdef class _ImageClones(_ImageSnapshots):
         if ret < 0:
             raise make_ex(ret, "error getting parent info for image %s" % (self.name,))
         try:
-            return {
-                "pool_name": decode_c(parent.pool_name),
-                "pool_namespace": decode_c(parent.pool_namespace),
-                "image_name": decode_c(parent.image_name),
-                "snap_name": decode_c(snap.name),
-            }
+            IF HAS_TENTACLE_API:
+                return {
+                    "pool_id": parent.pool_id,
+                    "pool_name": decode_c(parent.pool_name),
+                    "pool_namespace": decode_c(parent.pool_namespace),
+                    "image_id": decode_c(parent.image_id),
+                    "image_name": decode_c(parent.image_name),
+                    "trash": <bint>parent.trash,
+                    "snap_id": snap.id,
+                    "snap_namespace_type": <int>snap.namespace_type,
+                    "snap_name": decode_c(snap.name),
+                }
+            ELSE:
+                return {
+                    "pool_name": decode_c(parent.pool_name),
+                    "pool_namespace": decode_c(parent.pool_namespace),
+                    "image_name": decode_c(parent.image_name),
+                    "snap_name": decode_c(snap.name),
+                }
         finally:
             rbd_linked_image_spec_cleanup(&parent)
             rbd_snap_spec_cleanup(&snap)
@@ -129,7 +144,10 @@ cdef class _ImageClones(_ImageSnapshots):
             ret = rbd_deep_copy(image, io, c_name, c_options)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error copying image %s to %s" % (self.name, dest_name))
+            IF HAS_REEF_API:
+                raise make_ex(ret, "error deep copying image %s to %s" % (self.name, dest_name))
+            ELSE:
+                raise make_ex(ret, "error copying image %s to %s" % (self.name, dest_name))
 
     def sparsify(self, sparse_size):
         """Deallocate the zero-filled runs of at least `sparse_size` bytes (a power of two, at least 4096, else
@@ -147,32 +165,73 @@ cdef class _ImageClones(_ImageSnapshots):
 class _RBDClones:
     """RBD method that clones an image from a snapshot."""
 
-    def clone(self, p_ioctx, p_name, p_snapname, c_ioctx, c_name, features=None, order=None, stripe_unit=None,
-              stripe_count=None, data_pool=None, clone_format=None):
-        """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapname` of image `p_name`
-        in `p_ioctx`.
+    # librbd 1.20's module takes a snapshot name or id, and renamed the third parameter (keyword callers use the
+    # release's name).
+    IF HAS_CLONE4:
+        def clone(self, p_ioctx, p_name, p_snapshot, c_ioctx, c_name, features=None, order=None,
+                  stripe_unit=None, stripe_count=None, data_pool=None, clone_format=None):
+            """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapshot` (its name, or
+            its id as an int: group and trash snapshots have only ids) of image `p_name` in `p_ioctx`.
 
-        `clone_format` 1 needs a protected snapshot (else InvalidArgument), 2 does not; None follows the
-        cluster's rbd_default_clone_format. The other options are as in RBD.create. A missing parent or
-        snapshot raises ImageNotFound, an existing `c_name` ImageExists.
-        """
-        cdef rados_ioctx_t p_io = ioctx_handle(p_ioctx)
-        cdef rados_ioctx_t c_io = ioctx_handle(c_ioctx)
-        cdef bytes p_name_bytes = cstr(p_name, "p_name")
-        cdef bytes p_snap_bytes = cstr(p_snapname, "p_snapname")
-        cdef bytes c_name_bytes = cstr(c_name, "c_name")
-        cdef const char *c_p_name = p_name_bytes
-        cdef const char *c_p_snap = p_snap_bytes
-        cdef const char *c_c_name = c_name_bytes
-        cdef _ImageOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
-                                                        stripe_count=stripe_count, data_pool=data_pool,
-                                                        clone_format=clone_format)
-        cdef rbd_image_options_t c_options = options.handle
-        cdef int ret
-        with nogil:
+            `clone_format` 1 needs a protected user snapshot (else InvalidArgument), 2 does not; None follows
+            the cluster's rbd_default_clone_format. The other options are as in RBD.create. A missing parent or
+            snapshot raises ImageNotFound, an existing `c_name` ImageExists; a `p_snapshot` that is neither str
+            nor int TypeError.
+            """
+            clone_image(p_ioctx, p_name, p_snapshot, "p_snapshot", c_ioctx, c_name, features, order,
+                        stripe_unit, stripe_count, data_pool, clone_format)
+    ELSE:
+        def clone(self, p_ioctx, p_name, p_snapname, c_ioctx, c_name, features=None, order=None,
+                  stripe_unit=None, stripe_count=None, data_pool=None, clone_format=None):
+            """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapname` of image
+            `p_name` in `p_ioctx`.
+
+            `clone_format` 1 needs a protected snapshot (else InvalidArgument), 2 does not; None follows the
+            cluster's rbd_default_clone_format. The other options are as in RBD.create. A missing parent or
+            snapshot raises ImageNotFound, an existing `c_name` ImageExists.
+            """
+            clone_image(p_ioctx, p_name, p_snapname, "p_snapname", c_ioctx, c_name, features, order,
+                        stripe_unit, stripe_count, data_pool, clone_format)
+
+
+cdef clone_image(p_ioctx, p_name, snapshot, str snapshot_param, c_ioctx, c_name, features, order, stripe_unit,
+                 stripe_count, data_pool, clone_format):
+    """RBD.clone: by snapshot name (rbd_clone3) or, from librbd 1.20, by snapshot id (rbd_clone4)."""
+    cdef rados_ioctx_t p_io = ioctx_handle(p_ioctx)
+    cdef rados_ioctx_t c_io = ioctx_handle(c_ioctx)
+    cdef bytes p_name_bytes = cstr(p_name, "p_name")
+    cdef bytes c_name_bytes = cstr(c_name, "c_name")
+    cdef bytes p_snap_bytes = None
+    cdef uint64_t c_snap_id = 0
+    IF HAS_CLONE4:
+        if isinstance(snapshot, str):
+            p_snap_bytes = cstr(snapshot, snapshot_param)
+        elif isinstance(snapshot, int):
+            if late_rbd_clone4 == NULL:
+                raise missing_librbd_call("rbd_clone4")
+            c_snap_id = snapshot
+        else:
+            raise TypeError("p_snapshot must be a string or an integer")
+    ELSE:
+        p_snap_bytes = cstr(snapshot, snapshot_param)
+    cdef const char *c_p_name = p_name_bytes
+    cdef const char *c_p_snap = opt_str(p_snap_bytes)
+    cdef const char *c_c_name = c_name_bytes
+    cdef _ImageOptions options = build_image_options(format=None, features=features, order=order,
+                                                    stripe_unit=stripe_unit, stripe_count=stripe_count,
+                                                    data_pool=data_pool, clone_format=clone_format)
+    cdef rbd_image_options_t c_options = options.handle
+    cdef int ret
+    with nogil:
+        if c_p_snap != NULL:
             ret = rbd_clone3(p_io, c_p_name, c_p_snap, c_io, c_c_name, c_options)
-        if ret < 0:
-            raise make_ex(ret, "error creating clone")
+        else:
+            IF HAS_CLONE4:
+                ret = late_rbd_clone4(p_io, c_p_name, c_snap_id, c_io, c_c_name, c_options)
+            ELSE:
+                ret = -C_EINVAL
+    if ret < 0:
+        raise make_ex(ret, "error creating clone")
 
 
 cdef class ChildIterator:

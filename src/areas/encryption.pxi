@@ -1,4 +1,5 @@
-# Encryption: LUKS1/LUKS2 format and load.
+# Encryption: LUKS1/LUKS2 format and load; from librbd 1.18 also LUKS (either, detected on load) and
+# encryption_load2 (one passphrase per image of a clone chain).
 #
 # The passphrase (str, or any C-contiguous bytes-like object) is handed to librbd in place: a str through its
 # UTF-8 form (which CPython keeps inside the str object), a bytes-like object through its buffer. No copy is made
@@ -15,7 +16,7 @@ cdef class _Passphrase:
     cdef const char *data
     cdef size_t size
 
-    def __cinit__(self, passphrase):
+    def __cinit__(self, passphrase, str name="passphrase"):
         cdef Py_ssize_t length = 0
         self.has_view = False
         self.data = NULL
@@ -27,12 +28,12 @@ cdef class _Passphrase:
             try:
                 PyObject_GetBuffer(passphrase, &self.view, PyBUF_SIMPLE)
             except BufferError as exc:
-                raise InvalidArgument("passphrase must be a contiguous buffer: %s" % (exc,)) from None
+                raise InvalidArgument("%s must be a contiguous buffer: %s" % (name, exc)) from None
             self.has_view = True
             self.data = <const char *>self.view.buf
             self.size = <size_t>self.view.len
         else:
-            raise InvalidArgument("passphrase must be a string or a bytes-like object")
+            raise InvalidArgument("%s must be a string or a bytes-like object" % (name,))
 
     cdef void release(self) noexcept:
         self.data = NULL
@@ -50,7 +51,58 @@ cdef str encryption_format_name(int format):
         return "luks1"
     if format == RBD_ENCRYPTION_FORMAT_LUKS2:
         return "luks2"
+    IF HAS_ENCRYPTION_LOAD2:
+        if format == RBD_ENCRYPTION_FORMAT_LUKS:
+            return "luks"
     return str(format)
+
+
+cdef bint loadable_format(int format) noexcept:
+    """A format encryption_load accepts: LUKS1, LUKS2, and from librbd 1.18 LUKS (either, detected)."""
+    IF HAS_ENCRYPTION_LOAD2:
+        if format == RBD_ENCRYPTION_FORMAT_LUKS:
+            return True
+    return format == RBD_ENCRYPTION_FORMAT_LUKS1 or format == RBD_ENCRYPTION_FORMAT_LUKS2
+
+
+# The options of one loadable format; `opts`/`opts_size` point into the member that matches it. The algorithm is
+# ignored when loading (the LUKS header names it).
+IF HAS_ENCRYPTION_LOAD2:
+    cdef struct _LoadOptions:
+        rbd_encryption_luks1_format_options_t luks1
+        rbd_encryption_luks2_format_options_t luks2
+        rbd_encryption_luks_format_options_t luks
+        rbd_encryption_options_t opts
+        size_t opts_size
+ELSE:
+    cdef struct _LoadOptions:
+        rbd_encryption_luks1_format_options_t luks1
+        rbd_encryption_luks2_format_options_t luks2
+        rbd_encryption_options_t opts
+        size_t opts_size
+
+
+cdef void fill_load_options(_LoadOptions *options, int format, _Passphrase secret) noexcept:
+    """Point `options` at `secret` for `format` (a loadable_format)."""
+    memset(options, 0, sizeof(_LoadOptions))
+    if format == RBD_ENCRYPTION_FORMAT_LUKS1:
+        options.luks1.alg = RBD_ENCRYPTION_ALGORITHM_AES256
+        options.luks1.passphrase = secret.data
+        options.luks1.passphrase_size = secret.size
+        options.opts = <rbd_encryption_options_t>&options.luks1
+        options.opts_size = sizeof(options.luks1)
+    elif format == RBD_ENCRYPTION_FORMAT_LUKS2:
+        options.luks2.alg = RBD_ENCRYPTION_ALGORITHM_AES256
+        options.luks2.passphrase = secret.data
+        options.luks2.passphrase_size = secret.size
+        options.opts = <rbd_encryption_options_t>&options.luks2
+        options.opts_size = sizeof(options.luks2)
+    else:
+        IF HAS_ENCRYPTION_LOAD2:
+            options.luks.passphrase = secret.data
+            options.luks.passphrase_size = secret.size
+            options.opts = <rbd_encryption_options_t>&options.luks
+            options.opts_size = sizeof(options.luks)
 
 
 cdef class _ImageEncryption(_ImageConfig):
@@ -99,44 +151,79 @@ cdef class _ImageEncryption(_ImageConfig):
                           % (self.name, encryption_format_name(c_format)))
 
     def encryption_load(self, format, passphrase):
-        """Open the image's encryption (`format` RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2) with `passphrase` (str or
-        bytes-like): afterwards this handle reads and writes plaintext, and `size()` excludes the header.
+        """Open the image's encryption (`format` RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2, from librbd 1.18 also
+        RBD_ENCRYPTION_FORMAT_LUKS: either, detected) with `passphrase` (str or bytes-like): afterwards this handle
+        reads and writes plaintext, and `size()` excludes the header.
 
         A wrong passphrase raises PermissionError, a wrong format InvalidArgument, loading twice ImageExists;
         other formats OperationNotSupported.
         """
         cdef rbd_encryption_format_t c_format = format
-        cdef rbd_encryption_luks1_format_options_t luks1
-        cdef rbd_encryption_luks2_format_options_t luks2
-        cdef rbd_encryption_options_t opts
-        cdef size_t opts_size
+        cdef _LoadOptions options
         cdef int ret = 0
         cdef rbd_image_t image
-        if c_format != RBD_ENCRYPTION_FORMAT_LUKS1 and c_format != RBD_ENCRYPTION_FORMAT_LUKS2:
+        if not loadable_format(c_format):
             raise make_ex(-C_ENOTSUP, "Unsupported encryption format")
         cdef _Passphrase secret = _Passphrase(passphrase)
         try:
-            # librbd ignores the algorithm when loading: the LUKS header names it.
-            if c_format == RBD_ENCRYPTION_FORMAT_LUKS1:
-                luks1.alg = RBD_ENCRYPTION_ALGORITHM_AES256
-                luks1.passphrase = secret.data
-                luks1.passphrase_size = secret.size
-                opts = <rbd_encryption_options_t>&luks1
-                opts_size = sizeof(luks1)
-            else:
-                luks2.alg = RBD_ENCRYPTION_ALGORITHM_AES256
-                luks2.passphrase = secret.data
-                luks2.passphrase_size = secret.size
-                opts = <rbd_encryption_options_t>&luks2
-                opts_size = sizeof(luks2)
+            fill_load_options(&options, c_format, secret)
             image = self._begin_call()
             with nogil:
-                ret = rbd_encryption_load(image, c_format, opts, opts_size)
+                ret = rbd_encryption_load(image, c_format, options.opts, options.opts_size)
             self._end_call()
         finally:
-            luks1.passphrase = NULL
-            luks2.passphrase = NULL
+            memset(&options, 0, sizeof(options))
             secret.release()
         if ret < 0:
             raise make_ex(ret, "error loading encryption on image %s with format %s"
                           % (self.name, encryption_format_name(c_format)))
+
+    IF HAS_ENCRYPTION_LOAD2:
+        def encryption_load2(self, specs):
+            """Open the encryption of this image and its ancestors: `specs` is a sequence of (format, passphrase)
+            pairs, the first for this image, the next for its parent, and so on; librbd reuses the last one for
+            deeper ancestors and reads ancestors that are not encrypted as plaintext. Formats are as in
+            encryption_load; another one raises OperationNotSupported before anything is loaded. Needs librbd
+            1.18 (Ceph 18).
+            """
+            if late_rbd_encryption_load2 == NULL:
+                raise missing_librbd_call("rbd_encryption_load2")
+            specs = list(specs)
+            cdef size_t count = len(specs)
+            cdef size_t i
+            cdef int ret = 0
+            cdef int c_format
+            cdef rbd_image_t image
+            cdef list secrets = []
+            cdef _Passphrase secret
+            cdef _LoadOptions *options = <_LoadOptions *>malloc(max(count, 1) * sizeof(_LoadOptions))
+            cdef rbd_encryption_spec_t *c_specs = <rbd_encryption_spec_t *>malloc(
+                max(count, 1) * sizeof(rbd_encryption_spec_t))
+            if options == NULL or c_specs == NULL:
+                free(options)
+                free(c_specs)
+                raise MemoryError()
+            try:
+                for i in range(count):
+                    format, passphrase = specs[i]
+                    c_format = format
+                    if not loadable_format(c_format):
+                        raise make_ex(-C_ENOTSUP, "specs[%d][1]: Unsupported encryption format" % (i,))
+                    secret = _Passphrase(passphrase, "specs[%d][1]" % (i,))
+                    secrets.append(secret)
+                    fill_load_options(&options[i], c_format, secret)
+                    c_specs[i].format = <rbd_encryption_format_t>c_format
+                    c_specs[i].opts = options[i].opts
+                    c_specs[i].opts_size = options[i].opts_size
+                image = self._begin_call()
+                with nogil:
+                    ret = late_rbd_encryption_load2(image, c_specs, count)
+                self._end_call()
+            finally:
+                memset(options, 0, max(count, 1) * sizeof(_LoadOptions))
+                free(options)
+                free(c_specs)
+                for secret in secrets:
+                    secret.release()
+            if ret < 0:
+                raise make_ex(ret, "error loading encryption on image %s" % (self.name,))

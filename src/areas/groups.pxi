@@ -134,6 +134,43 @@ cdef class Group:
         """A GroupImageIterator of {'name', 'pool', 'state'} dicts, one per image of the group."""
         return GroupImageIterator(self)
 
+    IF HAS_GROUP_GET_ID:
+        def id(self):
+            """The group's id (str). Needs librbd 1.20 (Ceph 20)."""
+            cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+            cdef int ret
+            if late_rbd_group_get_id == NULL:
+                raise missing_librbd_call("rbd_group_get_id")
+            filled = fill_key_growing(late_rbd_group_get_id, NULL, io, self.name, 32, &ret)
+            if ret < 0:
+                raise make_ex(ret, "error getting id for group %s" % (self.name,), group_errno_to_exception)
+            return first_c_string(filled)
+
+    IF HAS_GROUP_SNAP_INFO2:
+        def get_snap_info(self, snap_name):
+            """Group snapshot `snap_name` as {'id', 'name', 'state', 'namespace_type', 'image_snap_name',
+            'image_snaps': [{'pool_id', 'snap_id', 'image_name'}, ...]}; ObjectNotFound if there is none. Needs
+            librbd 1.20 (Ceph 20).
+            """
+            cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+            cdef bytes snap_bytes = cstr(snap_name, "snap_name")
+            cdef const char *c_group = self.name
+            cdef const char *c_snap = snap_bytes
+            cdef rbd_group_snap_info2_t info
+            cdef int ret
+            memset(&info, 0, sizeof(info))
+            if late_rbd_group_snap_get_info == NULL or late_rbd_group_snap_get_info_cleanup == NULL:
+                raise missing_librbd_call("rbd_group_snap_get_info")
+            with nogil:
+                ret = late_rbd_group_snap_get_info(io, c_group, c_snap, &info)
+            if ret < 0:
+                raise make_ex(ret, "error getting snapshot %s of group %s" % (snap_name, self.name),
+                              group_errno_to_exception)
+            try:
+                return group_snap_dict(&info)
+            finally:
+                late_rbd_group_snap_get_info_cleanup(&info)
+
     def create_snap(self, snap_name, flags=0):
         """Take a consistent snapshot `snap_name` of every image of the group.
 
@@ -208,7 +245,8 @@ cdef class Group:
                           % (old_snap_name, self.name, new_snap_name), group_errno_to_exception)
 
     def list_snaps(self):
-        """A GroupSnapIterator of {'name', 'state'} dicts, one per group snapshot."""
+        """A GroupSnapIterator of {'name', 'state'} dicts, one per group snapshot; from librbd 1.20 the dicts of
+        get_snap_info()."""
         return GroupSnapIterator(self)
 
     def rollback_to_snap(self, name, on_progress=None):
@@ -284,19 +322,58 @@ cdef class GroupImageIterator:
         return iter(self.entries)
 
 
-cdef class GroupSnapIterator:
-    """GroupSnapIterator(group)
---
+IF HAS_GROUP_SNAP_INFO2:
+    cdef dict group_snap_dict(rbd_group_snap_info2_t *info):
+        """librbd 1.20's group snapshot dict (keys in upstream's order)."""
+        cdef size_t i
+        return {
+            "id": decode_c(info.id),
+            "name": decode_c(info.name),
+            "state": <int>info.state,
+            "namespace_type": <int>info.namespace_type,
+            "image_snap_name": decode_c(info.image_snap_name),
+            "image_snaps": [{"pool_id": info.image_snaps[i].pool_id,
+                             "snap_id": info.image_snaps[i].snap_id,
+                             "image_name": decode_c(info.image_snaps[i].image_name)}
+                            for i in range(info.image_snaps_count)],
+        }
 
-    Iterates over {'name', 'state'} dicts, one per snapshot of `group` (state: RBD_GROUP_SNAP_STATE_*); the list
-    is fetched when the iterator is created.
-    """
-    cdef Group group
-    cdef list entries
-
-    def __init__(self, Group group not None):
+    cdef list list_group_snaps(Group group):
+        """The snapshots of `group` as group_snap_dict()s (rbd_group_snap_list2)."""
         cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
-        self.group = group
+        cdef const char *c_group = group.name
+        cdef size_t capacity = 10
+        cdef size_t count
+        cdef rbd_group_snap_info2_t *snaps = NULL
+        cdef rbd_group_snap_info2_t *grown
+        cdef int ret
+        if late_rbd_group_snap_list2 == NULL or late_rbd_group_snap_list2_cleanup == NULL:
+            raise missing_librbd_call("rbd_group_snap_list2")
+        try:
+            while True:
+                grown = <rbd_group_snap_info2_t *>realloc(snaps, capacity * sizeof(rbd_group_snap_info2_t))
+                if grown == NULL:
+                    raise MemoryError("cannot list %d group snapshots" % capacity)
+                snaps = grown
+                count = capacity
+                with nogil:
+                    ret = late_rbd_group_snap_list2(io, c_group, snaps, &count)
+                if ret != -C_ERANGE:
+                    break
+                capacity = next_capacity(capacity, count)
+            if ret < 0:
+                raise make_ex(ret, "error listing snapshots of group %s" % (group.name,),
+                              group_errno_to_exception)
+            try:
+                return [group_snap_dict(&snaps[i]) for i in range(count)]
+            finally:
+                late_rbd_group_snap_list2_cleanup(snaps, count)
+        finally:
+            free(snaps)
+ELSE:
+    cdef list list_group_snaps(Group group):
+        """The snapshots of `group` as {'name', 'state'} dicts (rbd_group_snap_list)."""
+        cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
         cdef const char *c_group = group.name
         cdef size_t capacity = 32
         cdef size_t count
@@ -319,12 +396,26 @@ cdef class GroupSnapIterator:
                 raise make_ex(ret, "error listing snapshots of group %s" % (group.name,),
                               group_errno_to_exception)
             try:
-                self.entries = [{"name": decode_c(snaps[i].name), "state": <int>snaps[i].state}
-                                for i in range(count)]
+                return [{"name": decode_c(snaps[i].name), "state": <int>snaps[i].state} for i in range(count)]
             finally:
                 rbd_group_snap_list_cleanup(snaps, sizeof(rbd_group_snap_info_t), count)
         finally:
             free(snaps)
+
+
+cdef class GroupSnapIterator:
+    """GroupSnapIterator(group)
+--
+
+    Iterates over {'name', 'state'} dicts, one per snapshot of `group` (state: RBD_GROUP_SNAP_STATE_*); from
+    librbd 1.20 over the dicts of Group.get_snap_info(). The list is fetched when the iterator is created.
+    """
+    cdef Group group
+    cdef list entries
+
+    def __init__(self, Group group not None):
+        self.group = group
+        self.entries = list_group_snaps(group)
 
     def __iter__(self):
         return iter(self.entries)

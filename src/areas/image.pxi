@@ -397,16 +397,16 @@ cdef class _ImageBase:
             raise make_ex(ret, "error rebuilding object map for image %s" % (self.name,))
 
     def create_timestamp(self):
-        """When the image was created: a naive datetime in UTC (as upstream 16.2.15)."""
-        return naive_utc(self._timestamp(rbd_get_create_timestamp, "create"))
+        """When the image was created: a datetime in UTC (naive before librbd 1.20, as upstream)."""
+        return utc_timestamp(self._timestamp(rbd_get_create_timestamp, "create").tv_sec)
 
     def access_timestamp(self):
-        """When the image was last read: a naive datetime in local time (as upstream 16.2.15)."""
-        return naive_local(self._timestamp(rbd_get_access_timestamp, "access"))
+        """When the image was last read: an aware UTC datetime from librbd 1.20, naive local time before."""
+        return local_timestamp(self._timestamp(rbd_get_access_timestamp, "access").tv_sec)
 
     def modify_timestamp(self):
-        """When the image was last written: a naive datetime in local time (as upstream 16.2.15)."""
-        return naive_local(self._timestamp(rbd_get_modify_timestamp, "modify"))
+        """When the image was last written: an aware UTC datetime from librbd 1.20, naive local time before."""
+        return local_timestamp(self._timestamp(rbd_get_modify_timestamp, "modify").tv_sec)
 
     cdef timespec _timestamp(self, int (*getter)(rbd_image_t, timespec *) noexcept nogil, str what) except *:
         cdef timespec value
@@ -419,18 +419,21 @@ cdef class _ImageBase:
         return value
 
 
-cdef object naive_utc_seconds(int64_t seconds):
-    """A librbd time (seconds) as a naive datetime in UTC (as upstream 16.2.15's utcfromtimestamp). Every area
-    uses this one."""
-    return datetime.fromtimestamp(seconds, _timezone.utc).replace(tzinfo=None)
+# librbd's times as upstream's module of the same release gives them; every area uses these. librbd 1.20's
+# module returns aware datetimes in UTC everywhere; 1.16/1.18 return naive UTC (without utcfromtimestamp's
+# DeprecationWarning), except access/modify_timestamp, which are naive local time there.
+IF HAS_AWARE_TIMESTAMPS:
+    cdef object utc_timestamp(int64_t seconds):
+        return datetime.fromtimestamp(seconds, _timezone.utc)
 
+    cdef object local_timestamp(int64_t seconds):
+        return datetime.fromtimestamp(seconds, _timezone.utc)
+ELSE:
+    cdef object utc_timestamp(int64_t seconds):
+        return datetime.fromtimestamp(seconds, _timezone.utc).replace(tzinfo=None)
 
-cdef object naive_utc(timespec value):
-    return naive_utc_seconds(value.tv_sec)
-
-
-cdef object naive_local(timespec value):
-    return datetime.fromtimestamp(value.tv_sec)
+    cdef object local_timestamp(int64_t seconds):
+        return datetime.fromtimestamp(seconds)
 
 
 class _RBDImages:

@@ -45,7 +45,7 @@ cdef dict mirror_global_status_dict(rbd_mirror_image_global_status_t *status, st
         site_status = {
             "state": <int>site.state,
             "description": decode_c(site.description),
-            "last_update": naive_utc_seconds(site.last_update),
+            "last_update": utc_timestamp(site.last_update),
             "up": <bint>site.up,
         }
         mirror_uuid = decode_c(site.mirror_uuid)
@@ -277,6 +277,34 @@ class _RBDMirroring:
             ret = rbd_mirror_mode_set(io, mode)
         if ret < 0:
             raise make_ex(ret, "error setting mirror mode")
+
+    IF HAS_MIRROR_REMOTE_NAMESPACE:
+        def mirror_remote_namespace_get(self, ioctx):
+            """The namespace of the remote pool that the namespace of `ioctx` mirrors to (str): by default its
+            own name ('' for the default namespace). Needs librbd 1.20 (Ceph 20)."""
+            cdef rados_ioctx_t io = ioctx_handle(ioctx)
+            cdef int ret
+            if late_rbd_mirror_remote_namespace_get == NULL:
+                raise missing_librbd_call("rbd_mirror_remote_namespace_get")
+            filled = fill_growing(late_rbd_mirror_remote_namespace_get, io, 512, &ret)
+            if ret < 0:
+                raise make_ex(ret, "error retrieving remote namespace")
+            return first_c_string(filled)
+
+        def mirror_remote_namespace_set(self, ioctx, remote_namespace):
+            """Mirror the namespace of `ioctx` to `remote_namespace` of the remote pool. Only while mirroring is
+            disabled there (or RBD_MIRROR_MODE_INIT_ONLY on the default namespace), else InvalidArgument;
+            disabling mirroring resets it. Needs librbd 1.20 (Ceph 20)."""
+            cdef rados_ioctx_t io = ioctx_handle(ioctx)
+            cdef bytes namespace_bytes = cstr(remote_namespace, "remote_namespace")
+            cdef const char *c_namespace = namespace_bytes
+            cdef int ret
+            if late_rbd_mirror_remote_namespace_set == NULL:
+                raise missing_librbd_call("rbd_mirror_remote_namespace_set")
+            with nogil:
+                ret = late_rbd_mirror_remote_namespace_set(io, c_namespace)
+            if ret < 0:
+                raise make_ex(ret, "error setting remote namespace")
 
     def mirror_uuid_get(self, ioctx):
         """The pool's mirror uuid (ImageNotFound while mirroring is disabled)."""

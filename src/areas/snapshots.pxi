@@ -201,7 +201,7 @@ cdef class _ImageSnapshots(_ImageIO):
         return ret
 
     def get_snap_timestamp(self, snap_id):
-        """When snapshot `snap_id` was created: a naive datetime in UTC (as upstream 16.2.15).
+        """When snapshot `snap_id` was created: a datetime in UTC (naive before librbd 1.20, as upstream).
 
         A missing snapshot raises ImageNotFound (librbd itself aborts the process there; we check first).
         """
@@ -218,7 +218,7 @@ cdef class _ImageSnapshots(_ImageIO):
         self._end_call()
         if ret < 0:
             raise make_ex(ret, "error getting snapshot timestamp for image: %s, snap_id: %d" % (self.name, c_id))
-        return naive_utc(value)
+        return utc_timestamp(value.tv_sec)
 
     def set_snap(self, name):
         """Read from snapshot `name` from now on (the image becomes read-only); None goes back to the head."""
@@ -336,37 +336,63 @@ cdef class _ImageSnapshots(_ImageIO):
         finally:
             rbd_snap_group_namespace_cleanup(&info, sizeof(info))
 
-    def snap_get_trash_namespace(self, snap_id):
-        """For a snapshot in the trash namespace: {'original_name': its name before it was removed}.
+    IF HAS_SNAP_TRASH_NAMESPACE2:
+        def snap_get_trash_namespace(self, snap_id):
+            """For a snapshot in the trash namespace: {'original_namespace_type': the RBD_SNAP_NAMESPACE_TYPE_* it
+            had, 'original_name': its name before it was removed} (librbd 1.20; 'original_name' only before).
 
-        InvalidArgument if the snapshot is not in the trash namespace, ImageNotFound if there is none.
-        """
-        cdef uint64_t c_id = snap_id
-        cdef size_t size = 256
-        cdef char *buf = NULL
-        cdef char *grown
-        cdef int ret
-        cdef rbd_image_t image
-        try:
-            while True:
-                # The call answers -ERANGE without saying how much it needs: double.
-                grown = <char *>realloc(buf, size)
-                if grown == NULL:
-                    raise MemoryError("cannot allocate %d bytes" % size)
-                buf = grown
-                image = self._begin_call()
-                with nogil:
-                    ret = rbd_snap_get_trash_namespace(image, c_id, buf, size)
-                self._end_call()
-                if ret != -C_ERANGE or size >= MAX_FILL_SIZE:
-                    break
-                size *= 2
+            InvalidArgument if the snapshot is not in the trash namespace, ImageNotFound if there is none.
+            """
+            cdef uint64_t c_id = snap_id
+            cdef rbd_snap_trash_namespace_t trash
+            cdef int ret
+            memset(&trash, 0, sizeof(trash))
+            if late_rbd_snap_get_trash_namespace2 == NULL or late_rbd_snap_trash_namespace_cleanup == NULL:
+                raise missing_librbd_call("rbd_snap_get_trash_namespace2")
+            cdef rbd_image_t image = self._begin_call()
+            with nogil:
+                ret = late_rbd_snap_get_trash_namespace2(image, c_id, &trash, sizeof(trash))
+            self._end_call()
             if ret < 0:
-                raise make_ex(ret, "error getting snapshot trash namespace image: %s, snap_id: %d"
+                raise make_ex(ret, "error getting snapshot trash namespace for image: %s, snap_id: %d"
                               % (self.name, c_id))
-            return {"original_name": decode_c(buf)}
-        finally:
-            free(buf)
+            try:
+                return {"original_namespace_type": <int>trash.original_namespace_type,
+                        "original_name": decode_c(trash.original_name)}
+            finally:
+                late_rbd_snap_trash_namespace_cleanup(&trash, sizeof(trash))
+    ELSE:
+        def snap_get_trash_namespace(self, snap_id):
+            """For a snapshot in the trash namespace: {'original_name': its name before it was removed}.
+
+            InvalidArgument if the snapshot is not in the trash namespace, ImageNotFound if there is none.
+            """
+            cdef uint64_t c_id = snap_id
+            cdef size_t size = 256
+            cdef char *buf = NULL
+            cdef char *grown
+            cdef int ret
+            cdef rbd_image_t image
+            try:
+                while True:
+                    # The call answers -ERANGE without saying how much it needs: double.
+                    grown = <char *>realloc(buf, size)
+                    if grown == NULL:
+                        raise MemoryError("cannot allocate %d bytes" % size)
+                    buf = grown
+                    image = self._begin_call()
+                    with nogil:
+                        ret = rbd_snap_get_trash_namespace(image, c_id, buf, size)
+                    self._end_call()
+                    if ret != -C_ERANGE or size >= MAX_FILL_SIZE:
+                        break
+                    size *= 2
+                if ret < 0:
+                    raise make_ex(ret, "error getting snapshot trash namespace image: %s, snap_id: %d"
+                                  % (self.name, c_id))
+                return {"original_name": decode_c(buf)}
+            finally:
+                free(buf)
 
     def snap_get_mirror_namespace(self, snap_id):
         """For a mirror snapshot: a dict with state (RBD_SNAP_MIRROR_STATE_*), mirror_peer_uuids (list),

@@ -1,8 +1,9 @@
 # Trash: move, get, list (TrashIterator), remove, purge, restore.
 #
-# Entries are dicts {id, name, source, deletion_time, deferment_end_time}; times are naive datetimes in UTC and
-# `source` is the name of the RBD_TRASH_IMAGE_SOURCE_* value. Upstream's TrashIterator knew only USER and
-# MIRRORING and raised IndexError on other sources (e.g. the source image of a migration); every source maps here.
+# Entries are dicts {id, name, source, deletion_time, deferment_end_time}; times are datetimes in UTC (aware from
+# librbd 1.20, naive before, as upstream) and `source` is the name of the RBD_TRASH_IMAGE_SOURCE_* value.
+# Upstream's TrashIterator knew only USER and MIRRORING and raised IndexError on other sources (e.g. the source
+# image of a migration); every source maps here.
 
 cdef dict _TRASH_SOURCES = {
     RBD_TRASH_IMAGE_SOURCE_USER: "USER",
@@ -13,8 +14,9 @@ cdef dict _TRASH_SOURCES = {
 }
 
 
-cdef object _timegm(object naive_utc):
-    return int(naive_utc.replace(tzinfo=_timezone.utc).timestamp())
+cdef object _timegm(object utc):
+    """Seconds since the epoch of a UTC datetime, naive or aware."""
+    return int(utc.replace(tzinfo=_timezone.utc).timestamp())
 
 
 cdef dict trash_entry(rbd_trash_image_info_t *info):
@@ -23,8 +25,8 @@ cdef dict trash_entry(rbd_trash_image_info_t *info):
         "id": decode_c(info.id),
         "name": decode_c(info.name),
         "source": _TRASH_SOURCES.get(<int>info.source, <int>info.source),
-        "deletion_time": naive_utc_seconds(info.deletion_time),
-        "deferment_end_time": naive_utc_seconds(info.deferment_end_time),
+        "deletion_time": utc_timestamp(info.deletion_time),
+        "deferment_end_time": utc_timestamp(info.deferment_end_time),
     }
 
 

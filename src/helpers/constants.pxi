@@ -1,4 +1,5 @@
-# Module constants: upstream 16.2.15's 91 public names, with values taken from the installed headers.
+# Module constants: upstream 16.2.15's 91 public names, and the ones later releases add (94 on librbd 1.18, 98 on
+# 1.20), with values taken from the installed headers.
 #
 # With `from c_rbd cimport *` the C names already mean the C constants inside this module; this table publishes
 # them as Python attributes of the module (gwcli and others enumerate rbd.__dict__, so export exactly these).
@@ -96,4 +97,16 @@ _EXPORTED_CONSTANTS = {
     "RBD_SNAP_REMOVE_UNPROTECT": RBD_SNAP_REMOVE_UNPROTECT,
     "RBD_WRITE_ZEROES_FLAG_THICK_PROVISION": RBD_WRITE_ZEROES_FLAG_THICK_PROVISION,
 }
+IF HAS_REEF_API:
+    _EXPORTED_CONSTANTS["RBD_IMAGE_OPTION_FLATTEN"] = RBD_IMAGE_OPTION_FLATTEN
+    _EXPORTED_CONSTANTS["RBD_IMAGE_OPTION_CLONE_FORMAT"] = RBD_IMAGE_OPTION_CLONE_FORMAT
+IF HAS_ENCRYPTION_LOAD2:
+    _EXPORTED_CONSTANTS["RBD_ENCRYPTION_FORMAT_LUKS"] = RBD_ENCRYPTION_FORMAT_LUKS
+IF HAS_MIRROR_REMOTE_NAMESPACE:
+    _EXPORTED_CONSTANTS["RBD_MIRROR_MODE_INIT_ONLY"] = RBD_MIRROR_MODE_INIT_ONLY
+IF HAS_TENTACLE_API:
+    _EXPORTED_CONSTANTS["RBD_MIRROR_IMAGE_CREATING"] = RBD_MIRROR_IMAGE_CREATING
+    _EXPORTED_CONSTANTS["RBD_LOCK_MODE_EXCLUSIVE_TRANSIENT"] = RBD_LOCK_MODE_EXCLUSIVE_TRANSIENT
+IF HAS_GROUP_SNAP_INFO2:
+    _EXPORTED_CONSTANTS["RBD_GROUP_SNAP_NAMESPACE_TYPE_USER"] = RBD_GROUP_SNAP_NAMESPACE_TYPE_USER
 globals().update(_EXPORTED_CONSTANTS)
