@@ -31,7 +31,6 @@ from collections.abc import Iterable
 from datetime import datetime, timezone as _timezone
 from itertools import chain
 
-import atexit as _atexit
 import functools as _functools
 import weakref as _weakref
 
@@ -43,6 +42,7 @@ include "helpers/buffers.pxi"
 include "helpers/options.pxi"
 include "helpers/callbacks.pxi"
 include "helpers/constants.pxi"
+include "helpers/interpreters.pxi"
 
 # The areas. `Image` is built as one chain of classes, one link per area (Cython cannot split a class across
 # files), and `RBD` from one mixin per area.
