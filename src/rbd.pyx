@@ -70,7 +70,9 @@ def requires_not_closed(f):
     Kept for compatibility (upstream wraps every Image method with it); unlike upstream it keeps the wrapped
     function's name, docstring and signature.
     """
-    @_functools.wraps(f)
+    import functools   # the calling interpreter's (helpers/interpreters.pxi)
+
+    @functools.wraps(f)
     def wrapper(self, *args, **kwargs):
         self.require_not_closed()
         return f(self, *args, **kwargs)

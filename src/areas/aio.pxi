@@ -19,7 +19,11 @@
 # with rbd_poll_io_events, so no librbd thread ever needs the GIL for them.
 
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
-import asyncio as _asyncio
+import asyncio as _asyncio   # only for compatibility: code imports asyncio where it uses it
+
+# Taken once at import (see helpers/interpreters.pxi).
+cdef object _exc_info = sys.exc_info
+cdef int _EMFILE = errno.EMFILE
 
 cdef extern from "<pthread.h>" nogil:
     ctypedef struct pthread_mutex_t:
@@ -348,7 +352,7 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
                 else:
                     self.oncomplete(self, result)
         except BaseException:
-            self.exc_info = sys.exc_info()
+            self.exc_info = _exc_info()
         result = None
         self.oncomplete = None   # breaks cycles through closures that refer to the Completion
 
@@ -797,7 +801,8 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
     @staticmethod
     async def open(ioctx, name=None, snapshot=None, read_only=False, image_id=None):
         """Open an image by `name` or `image_id` for asyncio (the blocking open runs in the default executor)."""
-        loop = _asyncio.get_running_loop()
+        import asyncio   # the calling interpreter's (helpers/interpreters.pxi)
+        loop = asyncio.get_running_loop()
         ioctx_handle(ioctx)
         if (name is None) == (image_id is None):
             raise InvalidArgument("either image name or image id must be specified, not both or neither")
@@ -843,7 +848,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         self.image = image
         cdef int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
         if fd < 0:
-            raise OSError("cannot create an eventfd", errno=errno.EMFILE)
+            raise OSError("cannot create an eventfd", errno=_EMFILE)
         self.efd = fd
         with nogil:
             ret = rbd_set_image_notification(image, fd, EVENT_TYPE_EVENTFD)
@@ -1023,7 +1028,8 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         self.closed = True
         if self.pending > 0:
             self.drained = self.loop.create_future()
-            await _asyncio.shield(self.drained)
+            import asyncio
+            await asyncio.shield(self.drained)
         self.loop.remove_reader(self.efd)
         await self.loop.run_in_executor(None, self._close_blocking)
 

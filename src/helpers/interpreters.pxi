@@ -13,6 +13,15 @@
 # The hook is registered in an interpreter when it first opens an image or starts an aio operation.
 #
 # This state lives in C-level variables (`cdef`), out of any module dict: no interpreter's teardown clears it.
+#
+# For the same reason, code that runs after import never reaches through a module object imported at start-up
+# (`json.loads`, `time.time`, `sys.exc_info`, `_io.SEEK_SET`, ...): those modules belong to the interpreter that
+# imported rbd first, and its end clears their dicts (and a pure-Python function of theirs runs on its module's
+# dict). What is needed is either taken once at import (a C function, a class or a constant: they work from any
+# interpreter) or imported where it is used (a local `import` finds the calling interpreter's module).
+
+from cpython.weakref cimport PyWeakref_NewRef
+
 
 cdef extern from "Python.h":
     ctypedef struct PyInterpreterState:
@@ -24,21 +33,28 @@ cdef extern from "Python.h":
 cdef class _Interpreter:
     """What belongs to one interpreter: its open images, its aio dispatcher, and whether it is exiting."""
     cdef readonly int64_t id
-    cdef object open_handles    # weak set of the images and AsyncImages opened here
+    cdef dict open_handles      # weak references to the images and AsyncImages opened here (-> None)
     cdef object dispatcher      # its _AioDispatcher (aio.pxi), started on the first aio operation
     cdef bint exiting
 
     def __cinit__(self, int64_t interpreter_id):
         self.id = interpreter_id
-        self.open_handles = _weakref.WeakSet()
+        self.open_handles = {}
         self.dispatcher = None
         self.exiting = False
+
+    def _forget(self, ref):
+        """The callback of a weak reference in open_handles: its image is gone."""
+        self.open_handles.pop(ref, None)
 
     def _at_exit(self):
         """This interpreter's atexit hook: close the images it opened, stop its dispatcher."""
         global _cached_interpreter, _cached_interpreter_id
         self.exiting = True
-        for handle in list(self.open_handles):
+        for ref in list(self.open_handles):
+            handle = ref()
+            if handle is None:
+                continue
             try:
                 handle._close_at_exit()
             except BaseException:
@@ -76,5 +92,7 @@ cdef _Interpreter current_interpreter():
 
 cdef int track_open_handle(object handle) except -1:
     """Have `handle` (an open Image or AsyncImage) closed when the interpreter that opened it exits."""
-    current_interpreter().open_handles.add(handle)
+    cdef _Interpreter interpreter = current_interpreter()
+    # A weak reference from the C type (a weakref.WeakSet would run the first interpreter's Python code).
+    interpreter.open_handles[PyWeakref_NewRef(handle, interpreter._forget)] = None
     return 0
