@@ -89,8 +89,8 @@ class Mgr:
     def module_errors(self):
         """{mgr module: why it cannot run} for the modules that import rbd, from `mgr module ls` and health."""
         errors = {}
-        listing = self.json("ceph", "mgr", "module", "ls") or {}
-        for entry in listing.get("disabled_modules", []):
+        # Every module the mgr found, with whether it can run and why not (mgr dump's available_modules).
+        for entry in (self.json("ceph", "mgr", "dump") or {}).get("available_modules", []):
             if entry.get("name") in RBD_USERS and (not entry.get("can_run", True) or entry.get("error_string")):
                 errors[entry["name"]] = entry.get("error_string") or "cannot run"
         health = self.json("ceph", "health", "detail") or {}
@@ -118,18 +118,20 @@ def module_path_with_this_rbd(directory):
     return directory
 
 
-def rbd_support_loads(cluster_env):
+def module_errors_with(cluster_env):
     """Start a throwaway cluster with `cluster_env`; return (module errors, mgr log excerpt) once the mgr settled."""
     saved = {k: os.environ.get(k) for k in cluster_env}
     os.environ.update(cluster_env)
     try:
         with local_cluster() as cluster:
             mgr = Mgr(cluster)
-            try:
-                mgr.rbd_support("rbd", "task", "list", timeout=90)
-            except Step:
-                pass
-            return mgr.module_errors(), mgr.log_excerpt(30)
+            deadline = time.monotonic() + 150
+            while time.monotonic() < deadline:
+                errors = mgr.module_errors()
+                if errors or mgr.run("ceph", "rbd", "task", "list", check=False).returncode == 0:
+                    break
+                time.sleep(2)
+            return errors, mgr.log_excerpt(30)
     finally:
         for k, v in saved.items():
             if v is None:
@@ -182,12 +184,20 @@ def run_scenario(mgr, module_path, timings):
     def mark(name):
         timings[name] = time.monotonic() - t0
 
-    # The mgr loaded this module, and rbd_support answers.
-    mgr.rbd_support("rbd", "task", "list", timeout=120)
+    # The mgr loaded its modules: rbd_support answers, or some module reports an error.
+    def settled():
+        errors = mgr.module_errors()
+        if errors:
+            return ("errors", errors)
+        if mgr.run("ceph", "rbd", "task", "list", check=False).returncode == 0:
+            return ("ready", None)
+        return None
+    state, errors = mgr.wait_for("rbd_support answering, or a mgr module error", settled, 150)
+    if state == "errors":
+        precondition_or_fail(mgr, errors)
     mark("rbd_support ready")
     loaded = mgr.wait_for("rbd shared object mapped in ceph-mgr", mgr.loaded_rbd_objects, 30)
     assert loaded == [os.path.realpath(os.path.join(module_path, "rbd", os.path.basename(rbd.__file__)))], loaded
-
     errors = mgr.module_errors()
     if errors:
         precondition_or_fail(mgr, errors)
@@ -311,7 +321,7 @@ def precondition_or_fail(mgr, errors):
     """Module errors with this module: skip if Debian's python3-rbd has the same ones (e.g. Debian 13, where a
     dependency of rbd_support cannot load in sub-interpreters); otherwise fail with the mgr log."""
     ours = failing_modules(errors)
-    stock_errors, stock_log = rbd_support_loads({"CEPH_CI_MGR_MODULE_PATH": STOCK_MGR_MODULES})
+    stock_errors, _ = module_errors_with({"CEPH_CI_MGR_MODULE_PATH": STOCK_MGR_MODULES})
     if ours and ours <= failing_modules(stock_errors):
         pytest.skip("%s fail to load in ceph-mgr with Debian's python3-rbd too: %s" % (sorted(ours), stock_errors))
     mgr.fail("mgr module errors with this module (with Debian's: %s): %s" % (stock_errors or "none", errors))
