@@ -38,7 +38,8 @@ def host(tmp_path_factory):
 def run_host(host, *steps):
     """Run the host with `steps`; return (exit status, stdout lines, stderr)."""
     # Our package first on sys.path in every interpreter (they all start from the same configuration).
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(rbd.__file__)))
+    # Unbuffered: each interpreter has its own sys.stdout, and the order of their lines is checked.
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(rbd.__file__)), PYTHONUNBUFFERED="1")
     result = subprocess.run([host] + [textwrap.dedent(s) if "\n" in s else s for s in steps], capture_output=True,
                             text=True, timeout=TIMEOUT, env=env)
     return result.returncode, result.stdout.splitlines(), result.stderr
