@@ -106,9 +106,18 @@ def extensions():
 
     module = Extension(
         "rbd",
-        sources=["src/rbd.pyx"],
+        # module_init.c holds PyInit_rbd: it gives each interpreter a module object of its own over the shared
+        # module Cython initialises (as rbd_PyInit_shared, renamed below).
+        sources=["src/rbd.pyx", "src/module_init.c"],
         libraries=["rbd", "rados"],
-        define_macros=[("_FILE_OFFSET_BITS", "64")],
+        define_macros=[
+            ("_FILE_OFFSET_BITS", "64"),
+            # Single-phase initialisation, as upstream's: every sub-interpreter of a process can import the module
+            # (ceph-mgr runs each of its modules in its own) and shares it. With Cython's default (multi-phase) the
+            # second one gets "Interpreter change detected". See src/helpers/interpreters.pxi.
+            ("CYTHON_PEP489_MULTI_PHASE_INIT", "0"),
+            ("PyInit_rbd", "rbd_PyInit_shared"),
+        ],
     )
     if metadata_only():
         return [module]  # nothing is compiled: the release of the installed header does not matter yet

@@ -27,6 +27,9 @@
 #   CEPH_CI_MGR_TIMEOUT    seconds to wait for an available mgr (default 60);
 #                          a mgr that never shows up is only a warning
 #   CEPH_CI_MEMSTORE_BYTES memstore size per OSD (default 8 GiB)
+#   CEPH_CI_MGR_MODULE_PATH the mgr's `mgr module path` (default: Ceph's,
+#                          /usr/share/ceph/mgr); its directory comes first on
+#                          the mgr modules' sys.path (tests/test_mgr.py)
 #
 # Memstore and restarts: memstore keeps every object in RAM.  It writes its
 # contents to the OSD data dir only on a clean unmount, and reads them back on
@@ -287,6 +290,7 @@ log file = $DIR/log/\$name.log
 admin socket = $DIR/run/\$name.asok
 pid file = $DIR/run/\$name.pid
 public addr = 127.0.0.1
+${CEPH_CI_MGR_MODULE_PATH:+mgr module path = $CEPH_CI_MGR_MODULE_PATH}
 
 [osd]
 osd data = $DIR/\$name

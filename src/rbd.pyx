@@ -31,7 +31,6 @@ from collections.abc import Iterable
 from datetime import datetime, timezone as _timezone
 from itertools import chain
 
-import atexit as _atexit
 import functools as _functools
 import weakref as _weakref
 
@@ -52,6 +51,7 @@ include "helpers/options.pxi"
 include "helpers/callbacks.pxi"
 include "helpers/late_calls.pxi"
 include "helpers/constants.pxi"
+include "helpers/interpreters.pxi"
 
 # The areas. `Image` is built as one chain of classes, one link per area (Cython cannot split a class across
 # files), and `RBD` from one mixin per area.
@@ -79,7 +79,9 @@ def requires_not_closed(f):
     Kept for compatibility (upstream wraps every Image method with it); unlike upstream it keeps the wrapped
     function's name, docstring and signature.
     """
-    @_functools.wraps(f)
+    import functools   # the calling interpreter's (helpers/interpreters.pxi)
+
+    @functools.wraps(f)
     def wrapper(self, *args, **kwargs):
         self.require_not_closed()
         return f(self, *args, **kwargs)

@@ -19,8 +19,11 @@
 # with rbd_poll_io_events, so no librbd thread ever needs the GIL for them.
 
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
-import threading as _threading
-import asyncio as _asyncio
+import asyncio as _asyncio   # only for compatibility: code imports asyncio where it uses it
+
+# Taken once at import (see helpers/interpreters.pxi).
+cdef object _exc_info = sys.exc_info
+cdef int _EMFILE = errno.EMFILE
 
 cdef extern from "<pthread.h>" nogil:
     ctypedef struct pthread_mutex_t:
@@ -36,6 +39,9 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_cond_signal(pthread_cond_t *)
     int pthread_atfork(void (*prepare)() noexcept nogil, void (*parent)() noexcept nogil,
                        void (*child)() noexcept nogil)
+
+cdef extern from "pythread.h":
+    unsigned long PyThread_get_thread_ident() nogil
 
 cdef extern from "<unistd.h>" nogil:
     ssize_t c_read "read"(int fd, void *buf, size_t count)
@@ -74,6 +80,7 @@ cdef enum CompletionKind:
 cdef struct aio_node:
     PyObject *owner          # the Completion (kept alive by its submission reference until dispatched)
     aio_node *next
+    aio_queue *queue         # the dispatcher queue of the interpreter that submitted it
     int *image_counter       # the image's aio counter, decremented when librbd completes (NULL: none)
     int done                 # set by the dispatcher once the Python callback ran and references were dropped
     uint64_t snap_id
@@ -81,97 +88,170 @@ cdef struct aio_node:
     rbd_mirror_image_info_t mirror_info
 
 
-cdef pthread_mutex_t _queue_lock
-cdef pthread_cond_t _queue_cond     # signalled when the queue becomes non-empty
-cdef pthread_cond_t _done_cond      # broadcast after each dispatched batch
-cdef aio_node *_queue_head = NULL
-cdef aio_node *_queue_tail = NULL
-pthread_mutex_init(&_queue_lock, NULL)
-pthread_cond_init(&_queue_cond, NULL)
-pthread_cond_init(&_done_cond, NULL)
-cdef bint _dispatcher_running = False
-_dispatcher_thread = None
+# One interpreter's queue of completed operations (see helpers/interpreters.pxi: each interpreter has its own
+# dispatcher thread, since a thread belongs to one interpreter and runs that interpreter's callbacks).
+cdef struct aio_queue:
+    pthread_mutex_t lock
+    pthread_cond_t ready         # signalled when the queue becomes non-empty, or stopping is asked
+    pthread_cond_t batch_done    # broadcast after each dispatched batch
+    aio_node *head
+    aio_node *tail
+    int stop                     # the dispatcher ends once the queue is empty
+    int running                  # a dispatcher thread exists for it (reset in a forked child)
+    int pending                  # submitted and not yet dispatched (changed with the GIL held)
+    unsigned long thread_ident   # the dispatcher thread's
+    aio_queue *next_queue        # every queue, for the fork handler
 
 
-cdef void _reset_queue_in_child() noexcept nogil:
-    """After fork(), in the child: no dispatcher thread exists there, and the parent's queue and locks are
+cdef aio_queue *_all_queues = NULL
+
+
+cdef void _init_queue(aio_queue *q) noexcept nogil:
+    pthread_mutex_init(&q.lock, NULL)
+    pthread_cond_init(&q.ready, NULL)
+    pthread_cond_init(&q.batch_done, NULL)
+    q.head = q.tail = NULL
+    q.stop = 0
+    q.running = 0
+    q.thread_ident = 0
+
+
+cdef void _reset_queues_in_child() noexcept nogil:
+    """After fork(), in the child: no dispatcher thread exists there, and the parent's queues and locks are
     meaningless (its librbd threads are gone too). The next submission starts a new dispatcher."""
-    global _queue_head, _queue_tail, _dispatcher_running
-    pthread_mutex_init(&_queue_lock, NULL)
-    pthread_cond_init(&_queue_cond, NULL)
-    pthread_cond_init(&_done_cond, NULL)
-    _queue_head = _queue_tail = NULL
-    _dispatcher_running = False
+    cdef aio_queue *q = _all_queues
+    while q != NULL:
+        _init_queue(q)
+        q.pending = 0
+        q = q.next_queue
 
 
 # A fork handler rather than a getpid() per submission: that was a system call on every aio operation.
-pthread_atfork(NULL, NULL, _reset_queue_in_child)
+# Registered once per process: the module body runs once, whatever the number of interpreters.
+pthread_atfork(NULL, NULL, _reset_queues_in_child)
 
 
 cdef void _aio_complete_cb(rbd_completion_t comp, void *arg) noexcept nogil:
-    """librbd's completion callback (any librbd thread, no GIL): queue the node for the dispatcher."""
-    global _queue_head, _queue_tail
+    """librbd's completion callback (any librbd thread, no GIL): queue the node for its dispatcher."""
     cdef aio_node *node = <aio_node *>arg
+    cdef aio_queue *q = node.queue
     if node.image_counter != NULL:
         atomic_add(node.image_counter, -1)
     node.next = NULL
-    pthread_mutex_lock(&_queue_lock)
-    if _queue_tail == NULL:
-        _queue_head = node
-        pthread_cond_signal(&_queue_cond)
+    pthread_mutex_lock(&q.lock)
+    if q.tail == NULL:
+        q.head = node
+        pthread_cond_signal(&q.ready)
     else:
-        _queue_tail.next = node
-    _queue_tail = node
-    pthread_mutex_unlock(&_queue_lock)
+        q.tail.next = node
+    q.tail = node
+    pthread_mutex_unlock(&q.lock)
 
 
-cdef int _ensure_dispatcher() except -1:
-    """Start the dispatcher thread the first time (and again in a forked child, where it does not exist)."""
-    global _dispatcher_running, _dispatcher_thread
-    if _dispatcher_running:
+cdef class _AioDispatcher:
+    """One interpreter's dispatcher: a daemon thread that runs the Python side of completed operations."""
+    cdef aio_queue *q
+    cdef object thread
+
+    def __cinit__(self):
+        global _all_queues
+        self.q = <aio_queue *>malloc(sizeof(aio_queue))
+        if self.q == NULL:
+            raise MemoryError("cannot allocate an aio queue")
+        memset(self.q, 0, sizeof(aio_queue))
+        _init_queue(self.q)
+        self.q.next_queue = _all_queues
+        _all_queues = self.q
+
+    cdef int ensure_running(self) except -1:
+        """Start the thread the first time (and again in a forked child, where it does not exist)."""
+        if self.q.running:
+            return 0
+        self.q.stop = 0
+        # This interpreter's threading module (the module global `_threading` is the first interpreter's).
+        import threading
+        thread = threading.Thread(target=self._loop, name="rbd-aio-dispatcher", daemon=True)
+        thread.start()
+        self.thread = thread
+        self.q.running = 1
         return 0
-    thread = _threading.Thread(target=_dispatch_loop, name="rbd-aio-dispatcher", daemon=True)
-    thread.start()
-    _dispatcher_thread = thread
-    _dispatcher_running = True
-    return 0
 
+    def _loop(self):
+        """The thread: run the Python side of completed operations, a batch at a time, until stopped."""
+        cdef aio_queue *q = self.q
+        cdef aio_node *batch
+        cdef aio_node *node
+        cdef aio_node *next_node
+        q.thread_ident = PyThread_get_thread_ident()
+        while True:
+            with nogil:
+                pthread_mutex_lock(&q.lock)
+                while q.head == NULL and not q.stop:
+                    pthread_cond_wait(&q.ready, &q.lock)
+                batch = q.head
+                q.head = q.tail = NULL
+                pthread_mutex_unlock(&q.lock)
+            if batch == NULL:
+                return   # stopping, and nothing left to dispatch
+            node = batch
+            while node != NULL:
+                next_node = node.next   # the node may be freed by _dispatch_one
+                _dispatch_one(node)
+                node = next_node
+            with nogil:
+                pthread_mutex_lock(&q.lock)
+                pthread_cond_broadcast(&q.batch_done)
+                pthread_mutex_unlock(&q.lock)
 
-def _dispatch_loop():
-    """The dispatcher thread: run the Python side of completed operations, a batch at a time, forever."""
-    global _queue_head, _queue_tail
-    cdef aio_node *batch
-    cdef aio_node *node
-    cdef aio_node *next_node
-    while True:
-        with nogil:
-            pthread_mutex_lock(&_queue_lock)
-            while _queue_head == NULL:
-                pthread_cond_wait(&_queue_cond, &_queue_lock)
-            batch = _queue_head
-            _queue_head = _queue_tail = NULL
-            pthread_mutex_unlock(&_queue_lock)
-        node = batch
-        while node != NULL:
-            next_node = node.next   # the node may be freed by _dispatch_one
-            _dispatch_one(node)
-            node = next_node
-        with nogil:
-            pthread_mutex_lock(&_queue_lock)
-            pthread_cond_broadcast(&_done_cond)
-            pthread_mutex_unlock(&_queue_lock)
+    cdef int stop(self) except -1:
+        """At the interpreter's exit: let the thread dispatch what is queued, end it and wait for it."""
+        global _all_queues
+        cdef aio_queue *q = self.q
+        cdef aio_queue **link
+        if q.running:
+            with nogil:
+                pthread_mutex_lock(&q.lock)
+                q.stop = 1
+                pthread_cond_signal(&q.ready)
+                pthread_mutex_unlock(&q.lock)
+            self.thread.join()
+            self.thread = None
+            q.running = 0
+        if q.pending == 0:
+            # Nothing can complete into it any more. (Otherwise it stays: librbd may still call back into it.)
+            link = &_all_queues
+            while link[0] != q:
+                link = &link[0].next_queue
+            link[0] = q.next_queue
+            free(q)
+            self.q = NULL
+        return 0
 
 
 cdef void _dispatch_one(aio_node *node) noexcept:
     cdef Completion comp = <Completion>node.owner   # a new reference, besides the submission reference
+    cdef aio_queue *q = node.queue
     comp._run_callback()
     # Drop every reference the dispatcher holds before marking the node done: the GIL stays held from here on,
     # so a waiter only sees the completion once these references are gone.
     Py_DECREF(comp)             # the submission reference
-    pthread_mutex_lock(&_queue_lock)
+    q.pending -= 1
+    pthread_mutex_lock(&q.lock)
     node.done = 1
-    pthread_mutex_unlock(&_queue_lock)
+    pthread_mutex_unlock(&q.lock)
     comp = None                 # may free the Completion and its node
+
+
+cdef _AioDispatcher _current_dispatcher():
+    """The running dispatcher of the calling interpreter."""
+    cdef _Interpreter interpreter = current_interpreter()
+    if interpreter.exiting:
+        raise InvalidArgument("the interpreter is exiting: no new asynchronous operations")
+    if interpreter.dispatcher is None:
+        interpreter.dispatcher = _AioDispatcher()
+    cdef _AioDispatcher dispatcher = <_AioDispatcher>interpreter.dispatcher
+    dispatcher.ensure_running()
+    return dispatcher
 
 
 cdef class Completion:
@@ -224,11 +304,13 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
         self.oncomplete = oncomplete
         self.kind = kind
         self.node.image_counter = counter
+        cdef _AioDispatcher dispatcher = _current_dispatcher()
         cdef int ret = rbd_aio_create_completion(<void *>self.node, _aio_complete_cb, &self.rbd_comp)
         if ret < 0:
             self.rbd_comp = NULL
             raise make_ex(ret, "error creating an aio completion")
-        _ensure_dispatcher()
+        self.node.queue = dispatcher.q
+        dispatcher.q.pending += 1
         # Marked submitted before the librbd call: its callback may run on the dispatcher before the submitting
         # thread gets the GIL back, and must see a submitted completion. A failed submission clears it again.
         self.submitted = True
@@ -244,6 +326,7 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
             self.submitted = False
             if self.node.image_counter != NULL:
                 atomic_add(self.node.image_counter, -1)
+            self.node.queue.pending -= 1
             self._release_resources()
             Py_DECREF(self)
         return 0
@@ -269,7 +352,7 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
                 else:
                     self.oncomplete(self, result)
         except BaseException:
-            self.exc_info = sys.exc_info()
+            self.exc_info = _exc_info()
         result = None
         self.oncomplete = None   # breaks cycles through closures that refer to the Completion
 
@@ -302,7 +385,7 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
                 image.image = NULL
             else:
                 image.closed = False
-                _open_handles.add(image)
+                track_open_handle(image)
                 if image.name is None:
                     image.name = image.get_name()
             return image
@@ -330,14 +413,15 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
         cdef int ret
         cdef aio_node *node = self.node
         self._check_submitted()
+        cdef aio_queue *q = node.queue
         with nogil:
             ret = rbd_aio_wait_for_complete(self.rbd_comp)
-        if not node.done and _threading.current_thread() is not _dispatcher_thread:
+        if not node.done and PyThread_get_thread_ident() != q.thread_ident:
             with nogil:
-                pthread_mutex_lock(&_queue_lock)
+                pthread_mutex_lock(&q.lock)
                 while not node.done:
-                    pthread_cond_wait(&_done_cond, &_queue_lock)
-                pthread_mutex_unlock(&_queue_lock)
+                    pthread_cond_wait(&q.batch_done, &q.lock)
+                pthread_mutex_unlock(&q.lock)
         if self.exc_info is not None:
             exc_type, exc_value, exc_tb = self.exc_info
             self.exc_info = None   # raised once; keeping it would keep the callback's frames (and self) alive
@@ -717,7 +801,8 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
     @staticmethod
     async def open(ioctx, name=None, snapshot=None, read_only=False, image_id=None):
         """Open an image by `name` or `image_id` for asyncio (the blocking open runs in the default executor)."""
-        loop = _asyncio.get_running_loop()
+        import asyncio   # the calling interpreter's (helpers/interpreters.pxi)
+        loop = asyncio.get_running_loop()
         ioctx_handle(ioctx)
         if (name is None) == (image_id is None):
             raise InvalidArgument("either image name or image id must be specified, not both or neither")
@@ -731,7 +816,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         self.loop = loop
         loop.add_reader(self.efd, self._on_event)
         self.closed = False
-        _open_handles.add(self)
+        track_open_handle(self)
         return self
 
     def _close_at_exit(self):
@@ -763,7 +848,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         self.image = image
         cdef int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
         if fd < 0:
-            raise OSError("cannot create an eventfd", errno=errno.EMFILE)
+            raise OSError("cannot create an eventfd", errno=_EMFILE)
         self.efd = fd
         with nogil:
             ret = rbd_set_image_notification(image, fd, EVENT_TYPE_EVENTFD)
@@ -943,7 +1028,8 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         self.closed = True
         if self.pending > 0:
             self.drained = self.loop.create_future()
-            await _asyncio.shield(self.drained)
+            import asyncio
+            await asyncio.shield(self.drained)
         self.loop.remove_reader(self.efd)
         await self.loop.run_in_executor(None, self._close_blocking)
 

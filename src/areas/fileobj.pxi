@@ -6,6 +6,15 @@ import builtins as _builtins
 import io as _io
 import operator as _operator
 
+# Taken once at import, not looked up through the modules at each call (see helpers/interpreters.pxi).
+cdef object _index = _operator.index
+cdef object _UnsupportedOperation = _io.UnsupportedOperation
+cdef object _builtin_OSError = _builtins.OSError
+cdef int _SEEK_SET = _io.SEEK_SET
+cdef int _SEEK_CUR = _io.SEEK_CUR
+cdef int _SEEK_END = _io.SEEK_END
+cdef int _ENOSPC = errno.ENOSPC
+
 
 class ImageFile(_io.RawIOBase):
     """ImageFile(image, writable=None, close_image=False)
@@ -86,16 +95,16 @@ class ImageFile(_io.RawIOBase):
         """Move to `offset` from the start (SEEK_SET), the current position (SEEK_CUR) or the end of the image
         (SEEK_END); returns the new position. Past the end is allowed; before the start raises ValueError."""
         self._check_open()
-        offset = _operator.index(offset)
-        if whence == _io.SEEK_SET:
+        offset = _index(offset)
+        if whence == _SEEK_SET:
             position = offset
-        elif whence == _io.SEEK_CUR:
+        elif whence == _SEEK_CUR:
             position = self._position + offset
-        elif whence == _io.SEEK_END:
+        elif whence == _SEEK_END:
             position = self._image.size() + offset
         else:
             raise ValueError("invalid whence (%r, should be %d, %d or %d)"
-                             % (whence, _io.SEEK_SET, _io.SEEK_CUR, _io.SEEK_END))
+                             % (whence, _SEEK_SET, _SEEK_CUR, _SEEK_END))
         if position < 0:
             raise ValueError("negative seek position %d" % position)
         self._position = position
@@ -150,7 +159,7 @@ class ImageFile(_io.RawIOBase):
         """
         self._check_open()
         if not self._writable:
-            raise _io.UnsupportedOperation("write: the image %s is read-only" % self._label)
+            raise _UnsupportedOperation("write: the image %s is read-only" % self._label)
         if isinstance(data, str):
             raise TypeError("write() needs a bytes-like object, not str")
         view = memoryview(data)
@@ -159,8 +168,8 @@ class ImageFile(_io.RawIOBase):
             return 0
         size = self._image.size()
         if self._position + count > size:
-            raise _builtins.OSError(
-                errno.ENOSPC,
+            raise _builtin_OSError(
+                _ENOSPC,
                 "cannot write %d bytes at offset %d: the image %s ends at %d bytes and images do not grow by "
                 "writing (resize it first)" % (count, self._position, self._label, size))
         self._image.write(view, self._position)

@@ -6,21 +6,10 @@
 # another thread waits for calls already inside librbd instead of freeing the handle under them.
 
 
-# Handles still open when the interpreter exits are closed by an atexit hook. Otherwise librbd's threads may still
-# be completing operations (aio in flight, or an image kept alive by a reference cycle) while the process runs
-# the C++ static destructors of libceph-common, and crash there (seen: a config lookup on a destroyed table).
-_open_handles = _weakref.WeakSet()
-
-
-def _close_open_handles_at_exit():
-    for handle in list(_open_handles):
-        try:
-            handle._close_at_exit()
-        except BaseException:
-            pass
-
-
-_atexit.register(_close_open_handles_at_exit)
+# Handles still open when the interpreter exits are closed by an atexit hook (helpers/interpreters.pxi: each
+# interpreter closes those it opened). Otherwise librbd's threads may still be completing operations (aio in
+# flight, or an image kept alive by a reference cycle) while the process runs the C++ static destructors of
+# libceph-common, and crash there (seen: a config lookup on a destroyed table).
 
 
 @cython.no_gc_clear  # __dealloc__ needs `cluster` to decide whether rbd_close is still safe
@@ -84,7 +73,7 @@ cdef class _ImageBase:
             label = self.name if id_bytes is None else "with id %s" % image_id
             raise make_ex(ret, "error opening image %s at snapshot %s" % (label, snapshot))
         self.closed = False
-        _open_handles.add(self)
+        track_open_handle(self)
         if id_bytes is not None:
             self.name = self.get_name()
 

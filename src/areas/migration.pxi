@@ -18,6 +18,7 @@ cdef class _ImageMigration(_ImageGroups):
         self._end_call()
         if ret < 0:
             raise make_ex(ret, "error retrieving migration source spec of image %s" % (self.name,))
+        import json   # the calling interpreter's (helpers/interpreters.pxi)
         return json.loads(first_c_string(filled))
 
 
@@ -74,6 +75,7 @@ class _RBDMigration:
         migration_execute and migration_commit (or migration_abort) on the destination.
         """
         if isinstance(source_spec, dict):
+            import json
             source_spec = json.dumps(source_spec)
         cdef bytes spec_bytes = cstr(source_spec, "source_spec")
         cdef rados_ioctx_t dest_io = ioctx_handle(dest_ioctx)

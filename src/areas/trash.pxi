@@ -5,6 +5,10 @@
 # Upstream's TrashIterator knew only USER and MIRRORING and raised IndexError on other sources (e.g. the source
 # image of a migration); every source maps here.
 
+# Taken once at import (see helpers/interpreters.pxi).
+cdef object _mktime = time.mktime
+cdef object _time_now = time.time
+
 cdef dict _TRASH_SOURCES = {
     RBD_TRASH_IMAGE_SOURCE_USER: "USER",
     RBD_TRASH_IMAGE_SOURCE_MIRRORING: "MIRRORING",
@@ -108,10 +112,10 @@ class _RBDTrash:
         if expire_ts is not None:
             if not isinstance(expire_ts, datetime):
                 raise TypeError("expire_ts must be a datetime or None, not %s" % type(expire_ts).__name__)
-            c_expire = <time_t>int(time.mktime(expire_ts.timetuple()))
+            c_expire = <time_t>int(_mktime(expire_ts.timetuple()))
         cdef float c_threshold = threshold
         cdef int ret
-        cdef time_t limit = c_expire if expire_ts is not None else <time_t>int(time.time())
+        cdef time_t limit = c_expire if expire_ts is not None else <time_t>int(_time_now())
         for entry in TrashIterator(ioctx):
             if c_threshold < 0 and _timegm(entry["deferment_end_time"]) > limit:
                 continue  # not due: librbd leaves it alone
