@@ -411,6 +411,7 @@ def _write_diff(image, out, from_snapshot, to_snapshot, size, v2, whole_object, 
         reader.close()
         extents.close()
     out.write(b"e")
+    progress(size)
 
 
 def _open_for_reading(ioctx, name, snapshot):
@@ -508,6 +509,8 @@ def _export_raw(image, out, on_progress, queue_depth, chunk_size):
         extents.close()
     if out.position < size:
         out.skip(size - out.position)
+    if on_progress is not None:
+        on_progress(size, size)
 
 
 def _export_v2(ioctx, name, image, snapshot, out, on_progress, queue_depth, chunk_size):
