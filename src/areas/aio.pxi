@@ -20,7 +20,6 @@
 
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
 import threading as _threading
-import asyncio as _asyncio
 
 cdef extern from "<pthread.h>" nogil:
     ctypedef struct pthread_mutex_t:
@@ -717,6 +716,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
     @staticmethod
     async def open(ioctx, name=None, snapshot=None, read_only=False, image_id=None):
         """Open an image by `name` or `image_id` for asyncio (the blocking open runs in the default executor)."""
+        import asyncio as _asyncio  # here, not at module level: importing asyncio costs every `import rbd` ~60 ms
         loop = _asyncio.get_running_loop()
         ioctx_handle(ioctx)
         if (name is None) == (image_id is None):
@@ -943,6 +943,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         self.closed = True
         if self.pending > 0:
             self.drained = self.loop.create_future()
+            import asyncio as _asyncio
             await _asyncio.shield(self.drained)
         self.loop.remove_reader(self.efd)
         await self.loop.run_in_executor(None, self._close_blocking)
