@@ -95,9 +95,10 @@ from rbd import streams
 conf, pool, op, args = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 start, cpu = time.perf_counter(), time.process_time()
 cluster = rados.Rados(conffile=conf)
+cluster.conf_set(*streams.ZERO_COPY_WRITES)
 cluster.connect()
 with cluster.open_ioctx(pool) as ioctx:
-    if args.get("stdout"):
+    if args.pop("stdout", False):
         args["dest"] = sys.stdout.buffer
     getattr(streams, op)(ioctx, **args)
     sys.stdout.flush()

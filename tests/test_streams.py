@@ -514,3 +514,29 @@ def test_broken_pipe_stops_export(ioctx, cleanup):
     with pytest.raises(KeyboardInterrupt):
         streams.export_diff(ioctx, name, io.BytesIO(), on_progress=lambda d, t: (_ for _ in ()).throw(
             KeyboardInterrupt()))
+
+
+def test_zero_copy_writes_with_the_cache_on(ceph_conf, pool, ioctx, cleanup, tmp_path):
+    """Imports on a connection with ZERO_COPY_WRITES (librbd keeps our buffers until each write completed) and
+    the write-back cache on: the buffers are reused at once, and the images still come out exact."""
+    import rados
+    name, target, raw = unique_name("src"), unique_name("dst"), unique_name("raw")
+    cleanup += [name, target, raw]
+    make_history(ioctx, name)
+    path = str(tmp_path / "image.v2")
+    streams.export_image(ioctx, name, path, export_format=2)
+    raw_path = str(tmp_path / "image.raw")
+    streams.export_image(ioctx, name, raw_path)
+    cluster = rados.Rados(conffile=ceph_conf)
+    cluster.conf_set(*streams.ZERO_COPY_WRITES)
+    cluster.conf_set("rbd_cache", "true")
+    cluster.conf_set("rbd_cache_writethrough_until_flush", "false")
+    cluster.connect()
+    try:
+        with cluster.open_ioctx(pool) as zc_ioctx:
+            streams.import_image(zc_ioctx, target, path, export_format=2, queue_depth=2)
+            streams.import_image(zc_ioctx, raw, raw_path, queue_depth=1)
+    finally:
+        cluster.shutdown()
+    assert state(ioctx, target, metadata=True) == state(ioctx, name, metadata=True)
+    assert digest(ioctx, raw) == digest(ioctx, name)

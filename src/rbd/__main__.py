@@ -141,6 +141,7 @@ def connect(args):
     cluster.conf_parse_env()            # $CEPH_ARGS
     if args.keyring:
         cluster.conf_set("keyring", args.keyring)
+    cluster.conf_set(*streams.ZERO_COPY_WRITES)
     cluster.connect()
     return cluster
 
