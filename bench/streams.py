@@ -5,7 +5,9 @@
 Without --conf it starts a throwaway cluster (ci/cluster.sh, memstore sized for the run) and stops it afterwards.
 One image of --size-gib GiB (4 MiB objects) is prefilled with data, snapshot `a` taken, 10 % of its objects
 rewritten (a random tenth), snapshot `b` taken. Each round then runs every workload with both tools, the order
-of the two alternating from round to round (interleaved and rotated):
+of the three peers rotating from round to round (interleaved and rotated): `python -m rbd` (ours, the whole
+command), the same call through rbd.streams in a Python process timed from before its connection to after its
+shutdown (lib: what a Python backup tool pays; its interpreter start is not counted) and the `rbd` CLI:
 
 - export-diff: `export-diff --from-snap a POOL/src@b -` to /dev/null (the 10 % diff);
 - import-diff: that diff from a file into an image holding `a` (afterwards, untimed: snapshot b removed, image
@@ -13,7 +15,7 @@ of the two alternating from round to round (interleaved and rotated):
 - export: `export POOL/src@b -` to /dev/null (the whole image, raw);
 - import: `import FILE POOL/dst` from the raw export in a file (afterwards, untimed: image removed).
 
-Timed: the wall time of the whole command (process start and connection included, for both) and its CPU time
+Timed: the wall time of the whole command (process start and connection included, for ours and the CLI) and its CPU time
 (user + system, from the kernel's accounting of the child). Reported: medians of throughput (MiB/s of image
 data moved: the diff's data for the diff workloads, the image size for the others), the median and range of the
 per-round paired ratio ours/CLI, and CPU seconds per GiB.

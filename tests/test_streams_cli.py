@@ -109,3 +109,37 @@ def test_progress_bar_on_a_terminal(ioctx, ceph_conf, pool, cleanup, tmp_path):
     text = output.decode()
     assert "Exporting image: " in text and "% complete..." in text
     assert text.rstrip().endswith("100% complete...done.")
+
+
+def test_broken_pipe_and_interrupt(ioctx, ceph_conf, pool, cleanup, tmp_path):
+    import signal
+    import time
+    name, target = unique_name("src"), unique_name("dst")
+    cleanup += [name, target]
+    make_history(ioctx, name)
+    # The reader goes away after 100 bytes: one line, exit status 32 (EPIPE), no traceback.
+    result = shell("%s export %s/%s@s3 - | head -c 100 > /dev/null" % (ours(ceph_conf), pool, name))
+    assert result.returncode == 32, result.stderr
+    assert "Broken pipe" in result.stderr and "Traceback" not in result.stderr
+    # SIGINT while import-diff waits for the rest of its stream: exit 130, the end snapshot not created.
+    rbd.RBD().create(ioctx, target, 1 * MiB)
+    diff = tmp_path / "diff"
+    subprocess.run(OURS + ["--conf", ceph_conf, "export-diff", "%s/%s@s1" % (pool, name), str(diff)], check=True)
+    data = diff.read_bytes()
+    proc = subprocess.Popen(OURS + ["--conf", ceph_conf, "import-diff", "-", "%s/%s" % (pool, target)],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(data[:len(data) // 2])
+    proc.stdin.flush()
+    # Interrupt once it is applying the stream: its size record (12 MiB) has resized the image.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with rbd.Image(ioctx, target, read_only=True) as image:
+            if image.size() == 12 * MiB:
+                break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert snap_names(ioctx, target) == []
