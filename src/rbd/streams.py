@@ -418,8 +418,9 @@ def _write_diff(image, out, from_snapshot, to_snapshot, size, v2, whole_object, 
     if to_snapshot is not None:
         out.write(_name_record(b"t", to_snapshot, v2))
         if v2:
-            # The CLI declares 8 bytes for the protection record but writes one; readers read one byte.
-            out.write(b"p" + _U64.pack(8) + (b"\x01" if protected else b"\x00"))
+            # One byte, declared as such (the CLI of 16.2 declares 8 and writes 1; later ones declare 1; every
+            # CLI reads one byte whatever the declared length).
+            out.write(b"p" + _U64.pack(1) + (b"\x01" if protected else b"\x00"))
     out.write(_TAG_U64_U64.pack(b"s", 8, size) if v2 else _TAG_U64.pack(b"s", size))
 
     def ready(offset, length, view):
@@ -705,6 +706,8 @@ def _apply_diff(image, inp, v2, progress, writer, on_snapshot=None):
                                             % (snap, image_name))
                 end_snapshot = snap
         elif tag == b"p" and v2:
+            if length not in (1, 8):  # 8: what the CLI of 16.2 declares for its one byte
+                raise CorruptStream("protection record of %d bytes" % length)
             protected = inp.read(1, "a protection record") != b"\x00"
         elif tag == b"s":
             if v2 and length != 8:
