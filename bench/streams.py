@@ -111,7 +111,6 @@ print(json.dumps([time.perf_counter() - start, time.process_time() - cpu]), file
 
 def run_library(conf, pool, op, stdout=None, **args):
     """(wall seconds, CPU seconds) of one rbd.streams call, measured inside the interpreter."""
-    import json
     if stdout is not None:
         args["stdout"] = True
     result = subprocess.run([sys.executable, "-c", LIBRARY_RUNNER, conf, pool, op, json.dumps(args)],

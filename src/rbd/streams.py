@@ -43,6 +43,7 @@ import collections
 import errno
 import os
 import queue
+import stat
 import struct
 import threading
 
@@ -170,7 +171,7 @@ class _Input:
         self.total = None
         try:
             st = os.fstat(self.file.fileno())
-            if os.path.stat.S_ISREG(st.st_mode):
+            if stat.S_ISREG(st.st_mode):
                 self.total = st.st_size - self.file.tell()
         except (AttributeError, OSError, ValueError):
             pass
