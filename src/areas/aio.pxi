@@ -19,7 +19,7 @@
 # with rbd_poll_io_events, so no librbd thread ever needs the GIL for them.
 
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
-import asyncio as _asyncio   # only for compatibility: code imports asyncio where it uses it
+import threading as _threading
 
 # Taken once at import (see helpers/interpreters.pxi).
 cdef object _exc_info = sys.exc_info
@@ -801,7 +801,9 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
     @staticmethod
     async def open(ioctx, name=None, snapshot=None, read_only=False, image_id=None):
         """Open an image by `name` or `image_id` for asyncio (the blocking open runs in the default executor)."""
-        import asyncio   # the calling interpreter's (helpers/interpreters.pxi)
+        # The calling interpreter's asyncio (helpers/interpreters.pxi), imported here rather than at module level:
+        # importing asyncio would cost every `import rbd` about 60 ms.
+        import asyncio
         loop = asyncio.get_running_loop()
         ioctx_handle(ioctx)
         if (name is None) == (image_id is None):
