@@ -7,6 +7,7 @@ import sys
 # for Image and RBD), with their annotations. The docstrings and the parameters' real defaults come from the
 # module itself (process_docstring and process_signature below): the stub has neither.
 import rbd as real_rbd  # noqa: E402
+import rbd.streams  # noqa: E402  (pure Python, documented as it is; imported while `rbd` still has its __path__)
 
 del sys.modules["rbd"]  # let autodoc import `rbd` again, from its stub
 

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 import rbd
+from rbd import streams
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HTML = os.path.join(ROOT, "docs", "_build", "html")
@@ -43,6 +44,13 @@ def public_surface():
         if not name.startswith("_") and callable(value) and not isinstance(value, type) and \
                 getattr(value, "__module__", None) == "rbd":
             surface["rbd." + name] = "function"
+    # rbd.streams, the backup streams (a pure-Python submodule): what its __all__ exports.
+    for name in streams.__all__:
+        value = getattr(streams, name)
+        if isinstance(value, type):
+            surface["rbd.streams." + name] = "exception" if issubclass(value, BaseException) else "class"
+        else:
+            surface["rbd.streams." + name] = "function"
     return surface
 
 
@@ -129,7 +137,7 @@ def test_docstrings_come_from_the_module(built_site):
 
 
 def test_additions_and_markdown_pages_are_built(built_site):
-    for page in ("additions.html", "reference.html", "compatibility.html", "reliability.html", "benchmark.html",
+    for page in ("additions.html", "streams.html", "reference.html", "compatibility.html", "reliability.html", "benchmark.html",
                  "architecture.html", "api-table.html", "index.html"):
         assert os.path.getsize(os.path.join(built_site, page)) > 2000, page
     additions = page_text(built_site, "additions.html")
