@@ -160,8 +160,10 @@ prepare_root() {
     flock -s 8
     if [[ ! -e "$ROOT/$MARKER" ]]; then
         flock -u 8
-        log "waiting for the exclusive lock on $ROOTS/$SUITE.lock"
-        flock -x 8
+        if ! flock -xn 8; then
+            log "waiting for the other runs of the $SUITE root to end (lock $ROOTS/$SUITE.lock)"
+            flock -x 8
+        fi
         [[ -e "$ROOT/$MARKER" ]] || make_root
         flock -s 8
     fi
