@@ -151,6 +151,15 @@ def image(ioctx, image_name):
     handle.close()
 
 
+@pytest.fixture
+def cleanup(ioctx):
+    """A list to append image names to; they are removed (the last created first: children before parents)."""
+    names = []
+    yield names
+    for name in reversed(names):
+        remove_image(ioctx, name)
+
+
 def remove_image(ioctx, name):
     """Remove an image and whatever keeps it from being removed (snapshots, protection); ignore if gone."""
     try:

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 import rbd
-from conftest import MiB, remove_image, requires_features, unique_name
+from conftest import MiB, requires_features, unique_name
 
 layering = requires_features(rbd.RBD_FEATURE_LAYERING)  # for the tests that clone
 
@@ -30,14 +30,6 @@ def parent(ioctx, image):
     image.create_snap("snap")
     return image
 
-
-@pytest.fixture
-def cleanup(ioctx):
-    """A list to append image names to; they are removed (children first) after the test."""
-    names = []
-    yield names
-    for name in reversed(names):
-        remove_image(ioctx, name)
 
 
 def clone(ioctx, parent_image, cleanup, snap="snap", **kwargs):

@@ -17,7 +17,7 @@ import pytest
 import rbd
 from rbd import streams
 
-from conftest import MiB, remove_image, unique_name
+from conftest import MiB, unique_name
 
 KiB = 1024
 
@@ -55,13 +55,6 @@ def snap_names(ioctx, name):
     with rbd.Image(ioctx, name, read_only=True) as image:
         return [s["name"] for s in streams._user_snaps(image)]
 
-
-@pytest.fixture
-def cleanup(ioctx):
-    names = []
-    yield names
-    for name in reversed(names):
-        remove_image(ioctx, name)
 
 
 def pattern(seed, length):

@@ -7,8 +7,7 @@ import sys
 import rbd
 
 from conftest import MiB, unique_name
-from test_streams import digest, make_history, snap_names, state  # noqa: F401 (cleanup fixture below)
-from test_streams import cleanup  # noqa: F401  (the fixture)
+from test_streams import digest, make_history, snap_names, state
 
 OURS = [sys.executable, "-m", "rbd"]
 
