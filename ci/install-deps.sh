@@ -14,6 +14,7 @@ PACKAGES=(
     python3-venv python3-dev python3-pip
     ceph-mon ceph-osd ceph-mgr ceph-common
     fio gcc
+    nodejs
 )
 
 missing=()

@@ -93,6 +93,21 @@ def test_first_importer_ends_before_the_others(host):
     assert len(out) == 6 and len(set(out)) == 1, out
 
 
+
+def test_classes_stay_patchable_as_upstreams():
+    # The module's Python classes get process-wide type numbers at import (src/module_init.c) but stay mutable,
+    # as upstream's: callers' tests patch them.
+    original = rbd.RBD.version
+    rbd.RBD.version = lambda self: (9, 9, 9)
+    try:
+        assert rbd.RBD().version() == (9, 9, 9)
+    finally:
+        rbd.RBD.version = original
+    assert rbd.RBD().version() == original(rbd.RBD())
+    rbd.ImageNotFound.extra = 1
+    del rbd.ImageNotFound.extra
+    assert not hasattr(rbd.ImageNotFound, "extra")
+
 # Open an image of its own, do sync and aio I/O in this interpreter; leave the image open and the aio dispatcher
 # running, for the interpreter's end (or the process exit) to deal with.
 OPEN_AND_DO_IO = """
