@@ -1,6 +1,8 @@
-"""Zero-copy and vectored I/O beyond upstream: readinto, readv, writev, writesame, compare_and_write."""
+"""Zero-copy and vectored I/O beyond upstream: readinto, readv, writev, writesame, compare_and_write, and from
+librbd 1.18 compare_and_writev and aio_compare_and_writev."""
 import array
 import errno
+import gc
 import mmap
 import os
 import pickle
@@ -11,7 +13,8 @@ import numpy
 import pytest
 
 import rbd
-from conftest import MiB, unique_name
+from conftest import MiB, run_in_child, unique_name
+from release_data import built_for, librbd_minor
 
 SIZE = 8 * MiB  # the `image` fixture's size
 
@@ -329,6 +332,209 @@ def test_compare_and_write_errors(image):
         image.compare_and_write(0, b"abc", None)
 
 
+def test_compare_and_write_past_end_writes_nothing(image):
+    image.write(b"56789", SIZE - 5)
+    # librbd alone compares and writes the 5 bytes that fit and reports success
+    with pytest.raises(rbd.InvalidArgument, match="do not grow"):
+        image.compare_and_write(SIZE - 5, b"56789" + bytes(5), b"z" * 10)
+    assert image.read(SIZE - 5, 5) == b"56789"
+
+
+# librbd 1.16, 1.18 and 1.20 abort the process on an empty compare-and-write: a child process, so that a regression
+# cannot take the test run down with it.
+EMPTY_COMPARE_SCRIPT = """
+image = rbd.Image(ioctx, name)
+out["compare_and_write"] = outcome(lambda: image.compare_and_write(0, b"", bytearray()))
+if hasattr(image, "compare_and_writev"):
+    out["compare_and_writev"] = outcome(lambda: image.compare_and_writev(0, [b""], [b""]))
+    out["compare_and_writev_none"] = outcome(lambda: image.compare_and_writev(0, [], []))
+    out["aio_compare_and_writev"] = outcome(lambda: image.aio_compare_and_writev(0, [b""], [b""], None))
+image.close()
+print(json.dumps(out))
+"""
+
+
+def test_empty_compare_and_write_is_invalid_argument(ceph_conf, pool, image_name):
+    out = run_in_child(EMPTY_COMPARE_SCRIPT, ceph_conf, pool, image_name)
+    assert out.pop("compare_and_write") == "InvalidArgument"
+    assert set(out.values()) <= {"InvalidArgument"}
+    assert len(out) == (3 if built_for()[1] >= 18 else 0)
+
+
+# ---------------------------------------------------------------- compare_and_writev, aio_compare_and_writev
+
+needs_118 = pytest.mark.skipif(librbd_minor() < 18, reason="needs librbd 1.18: rbd_aio_compare_and_writev")
+
+
+def test_new_calls_only_from_their_release():
+    minor = built_for()[1]
+    assert hasattr(rbd.Image, "compare_and_writev") == (minor >= 18)
+    assert hasattr(rbd.Image, "aio_compare_and_writev") == (minor >= 18)
+    # Deliberately not wrapped (docs/compatibility.md): a wrong checksum makes librbd 1.20 resend the write forever.
+    assert not hasattr(rbd.Image, "aio_write_with_crc32c")
+    assert not hasattr(rbd.Image, "write_with_crc32c")
+
+
+def split_parts(data):
+    """`data` as buffers of several kinds (bytes, bytearray, memoryview slice, numpy, array, empty)."""
+    n = len(data)
+    a, b, c = n // 5, n // 2, n - n // 4
+    return [data[:a], bytearray(data[a:b]), memoryview(b"<" + data[b:c] + b">")[1:-1], b"",
+            numpy.frombuffer(data[c:], dtype=numpy.uint8)]
+
+
+@needs_118
+def test_compare_and_writev_match(image):
+    old, new = os.urandom(4000), os.urandom(4000)
+    image.write(old, 12345)
+    assert image.compare_and_writev(12345, split_parts(old), [new[:1], array.array("B", new[1:])]) == 4000
+    assert image.read(12345, 4000) == new
+
+
+@needs_118
+@pytest.mark.parametrize("offset,bad_index", [(1000, 5), (0, 0), (5 * MiB + 17, 9), (4 * MiB, 3), (4 * MiB + 100, 7)])
+def test_compare_and_writev_mismatch_reports_image_offset(image, offset, bad_index):
+    image.write(b"0123456789", offset)
+    wrong = bytearray(b"0123456789")
+    wrong[bad_index] = ord("X")
+    with pytest.raises(rbd.CompareMismatchError) as info:
+        image.compare_and_writev(offset, [bytes(wrong[:4]), wrong[4:]], [b"zzzzzzzzzz"])
+    exc = info.value
+    # librbd reports the object's start plus the index (as for compare_and_write); the module corrects it
+    assert exc.mismatch_offset == offset + bad_index
+    assert exc.errno == errno.EILSEQ
+    assert "offset %d" % (offset + bad_index) in str(exc) and "cmp_buffers" in str(exc)
+    assert image.read(offset, 10) == b"0123456789"
+
+
+@needs_118
+def test_compare_and_writev_errors(image):
+    with pytest.raises(rbd.InvalidArgument, match="same number of bytes"):
+        image.compare_and_writev(0, [b"abc"], [b"ab", b"cd"])
+    with pytest.raises(rbd.InvalidArgument):  # librbd: the range must lie within one object
+        image.compare_and_writev(4 * MiB - 5, [b"\0" * 10], [b"z" * 10])
+    assert image.read(4 * MiB - 5, 10) == b"\0" * 10
+    image.write(b"56789", SIZE - 5)
+    with pytest.raises(rbd.InvalidArgument, match="do not grow"):  # librbd alone writes the part that fits
+        image.compare_and_writev(SIZE - 5, [b"56789", bytes(5)], [b"z" * 10])
+    assert image.read(SIZE - 5, 5) == b"56789"
+    with pytest.raises(TypeError, match="sequence"):
+        image.compare_and_writev(0, b"abc", [b"abc"])
+    with pytest.raises(TypeError, match=r"cmp_buffers\[1\]"):
+        image.compare_and_writev(0, [b"a", "b"], [b"ab"])
+    with pytest.raises(TypeError, match=r"buffers\[0\]"):
+        image.compare_and_writev(0, [b"a"], [None])
+    with pytest.raises(rbd.InvalidArgument, match="at most 1024"):
+        image.compare_and_writev(0, [b"\0"] * 1025, [b"x"] * 1025)
+
+
+@needs_118
+def test_compare_and_writev_releases_the_buffers(image):
+    cmp, data = bytearray(8), bytearray(b"12345678")
+    image.compare_and_writev(0, [cmp], [data])
+    with pytest.raises(rbd.CompareMismatchError):
+        image.compare_and_writev(0, [cmp], [data])
+    cmp.extend(b"x")  # a bytearray cannot be resized while exported: both exports were released
+    data.extend(b"x")
+
+
+@needs_118
+def test_compare_and_writev_gil_released(image):
+    """Another Python thread keeps ticking while 4 MiB compare-and-writes are inside librbd."""
+    a, b = b"\x01" * (4 * MiB), b"\x02" * (4 * MiB)
+    image.write(a, 0)
+    ticks, stop = [], threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=ticker)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        start = time.monotonic()
+        for i in range(6):
+            old, new = (a, b) if i % 2 == 0 else (b, a)
+            assert image.compare_and_writev(0, [old], [new]) == 4 * MiB
+        end = time.monotonic()
+    finally:
+        stop.set()
+        thread.join()
+    during = [t for t in ticks if start <= t <= end]
+    assert len(during) >= max(5, (end - start) / 0.001 / 10)
+
+
+def wait_for(comp, results):
+    comp.wait_for_complete_and_cb()
+    assert len(results) == 1
+    return results[0]
+
+
+@needs_118
+def test_aio_compare_and_writev_match_holds_the_buffers(image):
+    old, new = os.urandom(6000), os.urandom(6000)
+    image.write(old, 4 * MiB + 10)
+    results = []
+
+    def submit():  # the caller keeps no reference to the buffers
+        return image.aio_compare_and_writev(4 * MiB + 10, split_parts(old), [bytearray(new[:10]), new[10:]],
+                                            lambda c, error: results.append((c, error)))
+    comp = submit()
+    gc.collect()
+    assert isinstance(comp, rbd.Completion)
+    got, error = wait_for(comp, results)
+    assert got is comp and error is None
+    assert comp.get_return_value() == 0
+    assert image.read(4 * MiB + 10, 6000) == new
+    data = bytearray(4)
+    comp = image.aio_compare_and_writev(0, [bytes(4)], [data], None)
+    comp.wait_for_complete_and_cb()
+    data.extend(b"x")  # released once complete
+
+
+@needs_118
+@pytest.mark.parametrize("offset,bad_index", [(1000, 5), (5 * MiB + 17, 9)])
+def test_aio_compare_and_writev_mismatch(image, offset, bad_index):
+    image.write(b"0123456789", offset)
+    wrong = bytearray(b"0123456789")
+    wrong[bad_index] = ord("X")
+    results = []
+    comp = image.aio_compare_and_writev(offset, [wrong], [b"zzzzz", b"zzzzz"],
+                                        lambda c, error: results.append(error))
+    error = wait_for(comp, results)
+    assert type(error) is rbd.CompareMismatchError
+    assert error.mismatch_offset == offset + bad_index
+    assert comp.get_return_value() == -errno.EILSEQ
+    assert image.read(offset, 10) == b"0123456789"
+
+
+@needs_118
+def test_aio_compare_and_writev_failure_in_librbd(image):
+    results = []
+    comp = image.aio_compare_and_writev(4 * MiB - 5, [bytes(10)], [b"z" * 10], lambda c, e: results.append(e))
+    assert type(wait_for(comp, results)) is rbd.InvalidArgument  # crosses an object boundary
+    assert comp.get_return_value() == -errno.EINVAL
+    assert image.read(4 * MiB - 5, 10) == bytes(10)
+
+
+@needs_118
+def test_aio_compare_and_writev_refused_before_submission(image):
+    called = []
+    with pytest.raises(rbd.InvalidArgument, match="do not grow"):
+        image.aio_compare_and_writev(SIZE - 5, [bytes(10)], [b"z" * 10], called.append)
+    with pytest.raises(rbd.InvalidArgument, match="same number of bytes"):
+        image.aio_compare_and_writev(0, [b"a"], [b"ab"], called.append)
+    with pytest.raises(TypeError, match="callable"):
+        image.aio_compare_and_writev(0, [b"\0"], [b"a"], 42)
+    with pytest.raises(TypeError, match="sequence"):
+        image.aio_compare_and_writev(0, [b"\0"], b"a", None)
+    assert image.read(SIZE - 5, 5) == bytes(5)
+    image.close()  # nothing left in flight
+    assert called == []
+
+
 # ---------------------------------------------------------------- closed and read-only images
 
 def test_closed_image(ioctx, image_name):
@@ -342,6 +548,9 @@ def test_closed_image(ioctx, image_name):
         lambda: image.writesame(0, 4, b"x"),
         lambda: image.compare_and_write(0, b"\0", b"x"),
     ]
+    if built_for()[1] >= 18:
+        calls += [lambda: image.compare_and_writev(0, [b"\0"], [b"x"]),
+                  lambda: image.aio_compare_and_writev(0, [b"\0"], [b"x"], None)]
     for call in calls:
         with pytest.raises(rbd.InvalidArgument, match="closed"):
             call()
@@ -349,9 +558,16 @@ def test_closed_image(ioctx, image_name):
 
 def test_read_only_image(ioctx, image_name):
     with rbd.Image(ioctx, image_name, read_only=True) as image:
-        for call in (lambda: image.writev([b"x"], 0), lambda: image.writesame(0, 4, b"x"),
-                     lambda: image.compare_and_write(0, b"\0", b"x")):
+        calls = [lambda: image.writev([b"x"], 0), lambda: image.writesame(0, 4, b"x"),
+                 lambda: image.compare_and_write(0, b"\0", b"x")]
+        if built_for()[1] >= 18:
+            calls.append(lambda: image.compare_and_writev(0, [b"\0"], [b"x"]))
+        for call in calls:
             with pytest.raises(rbd.ReadOnlyImage):
                 call()
+        if built_for()[1] >= 18:  # librbd reports it when the operation completes
+            errors = []
+            image.aio_compare_and_writev(0, [b"\0"], [b"x"], lambda c, e: errors.append(e)).wait_for_complete_and_cb()
+            assert [type(e) for e in errors] == [rbd.ReadOnlyImage]
         buf = bytearray(4)
         assert image.readinto(buf, 0) == 4 and buf == b"\0" * 4

@@ -363,8 +363,9 @@ def plausible_arguments(method_name, ioctx):
         oncomplete=lambda *a: None, passphrase="passphrase", size=MiB, snap_id=4, snap_name="snap",
         sparse_size=4096, specs=[(rbd.RBD_ENCRYPTION_FORMAT_LUKS1, "passphrase")], srcname="a", tag="tag",
         value="value")
-    if method_name == "writev":
+    if method_name in ("writev", "compare_and_writev", "aio_compare_and_writev"):
         values["buffers"] = [b"a"]
+        values["cmp_buffers"] = [b"a"]
     signature = inspect.signature(getattr(rbd.Image, method_name))
     return {p.name: values[p.name] for p in signature.parameters.values()
             if p.name != "self" and p.default is p.empty}

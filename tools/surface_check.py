@@ -31,7 +31,8 @@ MISSING = object()
 # Our additions to upstream's surface, on every release (docs/compatibility.md says why). "" = module level.
 ADDITIONS = {
     "": {"AsyncImage", "ImageFile", "CompareMismatchError"},
-    "Image": {"readinto", "readv", "writev", "writesame", "compare_and_write"},
+    "Image": {"readinto", "readv", "writev", "writesame", "compare_and_write",
+              "compare_and_writev", "aio_compare_and_writev"},  # librbd >= 1.18
 }
 
 # Module names that are artefacts of upstream's imports or build, not API: not required, not counted as extra.

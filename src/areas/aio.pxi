@@ -74,6 +74,7 @@ cdef enum CompletionKind:
     KIND_MIRROR_INFO = 3     # oncomplete(comp, info dict or None)
     KIND_MIRROR_MODE = 4     # oncomplete(comp, mode or None)
     KIND_OPEN = 5            # oncomplete(comp, image)
+    KIND_COMPARE = 6         # oncomplete(comp, None or the exception); `buf` is the _CompareWrite
 
 
 # The C side of a Completion: what the librbd thread and the dispatcher share without the GIL.
@@ -268,7 +269,7 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
     cdef object image
     cdef object oncomplete
     cdef int kind
-    cdef object buf             # aio_read's output bytes
+    cdef object buf             # aio_read's output bytes; aio_compare_and_writev's _CompareWrite
     cdef Py_buffer view         # aio_write's data, held until completion
     cdef bint has_view
     cdef object exc_info
@@ -368,6 +369,8 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
             return data
         if self.kind == KIND_SNAP_ID:
             return self.node.snap_id if ret >= 0 else None
+        if self.kind == KIND_COMPARE:
+            return (<_CompareWrite>self.buf).error(ret, (<_ImageBase>self.image).name) if ret < 0 else None
         if self.kind == KIND_MIRROR_MODE:
             return int(self.node.mirror_mode) if ret >= 0 else None
         if self.kind == KIND_MIRROR_INFO:
@@ -545,6 +548,55 @@ cdef class _ImageAio(_ImageMigration):
         if ret < 0:
             raise make_ex(ret, "error writing %s %d~%d" % (self.name, offset, c_length))
         return comp
+
+    IF HAS_COMPARE_AND_WRITEV:
+        def aio_compare_and_writev(self, offset, cmp_buffers, buffers, oncomplete, fadvise_flags=0):
+            """Atomically write `buffers` back to back at `offset` if the image holds exactly the bytes of
+            `cmp_buffers` there, asynchronously; returns the Completion. Needs librbd 1.18 (Ceph 18).
+
+            The buffers (C-contiguous bytes-like objects) are not copied: the Completion holds them until librbd
+            finished. `oncomplete(completion, error)`: `error` is None once written; a CompareMismatchError
+            (`mismatch_offset`: the image offset of the first differing byte) when the image differed and
+            nothing was written; otherwise the rbd.Error of the failure (e.g. InvalidArgument for a range that
+            crosses an object boundary). `completion.get_return_value()` is 0 or the negative errno.
+            Checked before submission (raised here): both sequences hold the same number of bytes, not zero,
+            and the range lies within the image.
+            """
+            self._refuse_writes_while_locked()
+            cdef int c_flags = fadvise_flags
+            cdef _CompareWrite op = prepare_compare_writev(offset, cmp_buffers, buffers)
+            if late_rbd_aio_compare_and_writev == NULL:
+                raise missing_librbd_call("rbd_aio_compare_and_writev")
+            cdef Completion comp = self._new_completion(oncomplete, KIND_COMPARE)
+            comp.buf = op
+            cdef rbd_completion_t c = comp.rbd_comp
+            cdef uint64_t c_offset = op.offset
+            cdef uint64_t c_length = op.length
+            cdef const iovec *cmp_iov = op.cmp.iov
+            cdef int cmp_count = op.cmp.count
+            cdef const iovec *iov = op.data.iov
+            cdef int count = op.data.count
+            cdef uint64_t *mismatch = &op.mismatch
+            cdef uint64_t *size = &op.size
+            cdef uint64_t *object_size = &op.object_size
+            cdef uint64_t *stripe_count = &op.stripe_count
+            cdef ssize_t ret
+            cdef rbd_image_t image
+            try:
+                image = self._begin_call()
+            except BaseException:
+                comp._submitted(-C_EINVAL)
+                raise
+            with nogil:
+                ret = check_compare_range(image, c_offset, c_length, size, object_size, stripe_count)
+                if ret == 0:
+                    ret = late_rbd_aio_compare_and_writev(image, c_offset, cmp_iov, cmp_count, iov, count, c,
+                                                         mismatch, c_flags)
+            self._end_call()
+            comp._submitted(<int>ret)
+            if ret < 0:
+                raise op.error(ret, self.name)
+            return comp
 
     def aio_discard(self, offset, length, oncomplete):
         """Discard `length` bytes at `offset` asynchronously; `oncomplete(completion)`. Returns the Completion."""

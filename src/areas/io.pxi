@@ -1,5 +1,5 @@
 # Synchronous I/O: read, write, discard, write_zeroes, flush, invalidate_cache; and beyond upstream: readinto,
-# readv, writev, writesame, compare_and_write.
+# readv, writev, writesame, compare_and_write, and from librbd 1.18 compare_and_writev.
 #
 # Reads go straight into the bytes object that is returned; writes read from the caller's buffer (any
 # C-contiguous bytes-like object) without a copy. The GIL is released for the librbd call in both directions.
@@ -14,6 +14,66 @@ cdef extern from "<errno.h>":
 
 # librbd refuses more vectors than the system's IOV_MAX (1024 on Linux); say so before asking it.
 cdef Py_ssize_t IOV_MAX_COUNT = 1024
+
+
+cdef class _IoVectors:
+    """The buffers of one vectored call, exported without a copy: `iov[i]` points into the i-th buffer.
+
+    The exports are released by `release()` or when the object goes away, so an asynchronous call keeps it (in
+    its Completion) until librbd finished with the memory.
+    """
+    cdef Py_buffer *views
+    cdef iovec *iov
+    cdef int count
+    cdef Py_ssize_t acquired
+    cdef Py_ssize_t total     # bytes in all buffers
+
+    def __dealloc__(self):
+        self.release()
+
+    cdef void release(self) noexcept:
+        cdef Py_ssize_t i
+        for i in range(self.acquired):
+            PyBuffer_Release(&self.views[i])
+        self.acquired = 0
+        free(self.views)
+        free(self.iov)
+        self.views = NULL
+        self.iov = NULL
+
+
+cdef _IoVectors acquire_vectors(object buffers, str what, bint writable, str verb):
+    """`buffers` (a sequence of bytes-like objects; writable ones if `writable`) as an _IoVectors.
+
+    TypeError for a single buffer instead of a sequence and for bad items (named `what`[i]); InvalidArgument for
+    more than IOV_MAX_COUNT buffers (`verb`: what the call does with them, for the message).
+    """
+    if isinstance(buffers, (str, bytes, bytearray, memoryview)):
+        raise TypeError("%s must be a sequence of bytes-like objects, not a single %s"
+                        % (what, type(buffers).__name__))
+    cdef list items = list(buffers)
+    cdef Py_ssize_t count = len(items)
+    if count > IOV_MAX_COUNT:
+        raise InvalidArgument("at most %d buffers can be %s at once, not %d" % (IOV_MAX_COUNT, verb, count))
+    cdef _IoVectors vectors = _IoVectors.__new__(_IoVectors)
+    vectors.count = <int>count
+    if count == 0:
+        return vectors
+    vectors.views = <Py_buffer *>calloc(count, sizeof(Py_buffer))
+    vectors.iov = <iovec *>calloc(count, sizeof(iovec))
+    if vectors.views == NULL or vectors.iov == NULL:
+        raise MemoryError("cannot allocate %d I/O vectors" % count)
+    cdef Py_ssize_t i
+    for i in range(count):
+        if writable:
+            get_writable_buffer(items[i], &vectors.views[i], "%s[%d]" % (what, i))
+        else:
+            get_read_only_buffer(items[i], &vectors.views[i], "%s[%d]" % (what, i))
+        vectors.acquired += 1
+        vectors.iov[i].iov_base = vectors.views[i].buf
+        vectors.iov[i].iov_len = <size_t>vectors.views[i].len
+        vectors.total += vectors.views[i].len
+    return vectors
 
 
 class CompareMismatchError(OSError):
@@ -95,6 +155,106 @@ cdef uint64_t image_mismatch_offset(uint64_t reported, uint64_t offset, uint64_t
     if reported < object_start or reported - object_start >= length:
         return reported  # not the known pattern: hand it back untouched
     return offset + (reported - object_start)
+
+
+cdef int image_layout(rbd_image_t image, uint64_t *object_size, uint64_t *stripe_count) noexcept nogil:
+    """The object size and stripe count, to place a compare mismatch in the image (0 and 0 if librbd fails)."""
+    cdef rbd_image_info_t info
+    if rbd_get_stripe_count(image, stripe_count) < 0 or rbd_stat(image, &info, sizeof(info)) < 0:
+        object_size[0] = 0
+        stripe_count[0] = 0
+        return -1
+    object_size[0] = info.obj_size
+    return 0
+
+
+cdef object compare_error(ssize_t ret, object name, str what, uint64_t offset, uint64_t length, uint64_t mismatch,
+                          uint64_t object_size, uint64_t stripe_count, uint64_t size):
+    """The exception for a compare-and-write that returned `ret` < 0 (`what`: the compared data's name)."""
+    if ret == -C_EILSEQ:
+        mismatch = image_mismatch_offset(mismatch, offset, length, object_size, stripe_count)
+        return CompareMismatchError("image %s differs from %s at offset %d; nothing written"
+                                    % (image_label(name), what, mismatch), mismatch_offset=mismatch)
+    if ret == PAST_END:
+        return past_end_error(image_label(name), offset, length, size)
+    return make_ex(ret, "error comparing and writing %s %d~%d" % (image_label(name), offset, length))
+
+
+cdef int refuse_empty_compare(Py_ssize_t length) except -1:
+    # librbd 1.16, 1.18 and 1.20 abort the whole process (a failed assertion) on an empty compare-and-write.
+    if length == 0:
+        raise InvalidArgument("nothing to compare: the data of a compare-and-write must not be empty")
+    return 0
+
+
+cdef class _CompareWrite:
+    """One vectored compare-and-write (librbd >= 1.18): its buffers, and where librbd reports a mismatch.
+
+    An asynchronous call keeps it in its Completion until librbd finished: librbd writes `mismatch` and reads the
+    buffers until then.
+    """
+    cdef _IoVectors cmp
+    cdef _IoVectors data
+    cdef uint64_t offset
+    cdef uint64_t length
+    cdef uint64_t mismatch
+    cdef uint64_t object_size
+    cdef uint64_t stripe_count
+    cdef uint64_t size
+
+    cdef object error(self, ssize_t ret, object name):
+        return compare_error(ret, name, "cmp_buffers", self.offset, self.length, self.mismatch, self.object_size,
+                             self.stripe_count, self.size)
+
+
+cdef _CompareWrite prepare_compare_writev(object offset, object cmp_buffers, object buffers):
+    """The buffers of a vectored compare-and-write, checked: the same total length, not empty."""
+    cdef _CompareWrite op = _CompareWrite.__new__(_CompareWrite)
+    op.offset = offset
+    op.cmp = acquire_vectors(cmp_buffers, "cmp_buffers", False, "compared")
+    op.data = acquire_vectors(buffers, "buffers", False, "written")
+    if op.cmp.total != op.data.total:
+        raise InvalidArgument("cmp_buffers and buffers must hold the same number of bytes, not %d and %d"
+                              % (op.cmp.total, op.data.total))
+    refuse_empty_compare(op.data.total)
+    op.length = <uint64_t>op.data.total
+    return op
+
+
+cdef ssize_t check_compare_range(rbd_image_t image, uint64_t offset, uint64_t length, uint64_t *size,
+                                 uint64_t *object_size, uint64_t *stripe_count) noexcept nogil:
+    """Before a compare-and-write: 0, PAST_END or librbd's error; fills in the layout for a mismatch.
+
+    librbd alone compares and writes the part of a range that fits in the image and reports success.
+    """
+    cdef ssize_t ret = fits_in_image(image, offset, length, size)
+    if ret == 0:
+        image_layout(image, object_size, stripe_count)
+    return ret
+
+
+IF HAS_COMPARE_AND_WRITEV:
+    cdef ssize_t wait_compare_and_writev(rbd_image_t image, _CompareWrite op, int flags) noexcept:
+        """rbd_aio_compare_and_writev, waited for (librbd has no synchronous form); the GIL released."""
+        cdef rbd_completion_t completion
+        cdef const iovec *cmp_iov = op.cmp.iov
+        cdef int cmp_count = op.cmp.count
+        cdef const iovec *iov = op.data.iov
+        cdef int count = op.data.count
+        cdef uint64_t *mismatch = &op.mismatch
+        cdef ssize_t ret
+        with nogil:
+            ret = check_compare_range(image, op.offset, op.length, &op.size, &op.object_size, &op.stripe_count)
+            if ret == 0:
+                ret = rbd_aio_create_completion(NULL, NULL, &completion)
+                if ret == 0:
+                    ret = late_rbd_aio_compare_and_writev(image, op.offset, cmp_iov, cmp_count, iov, count,
+                                                         completion, mismatch, flags)
+                    if ret >= 0:
+                        rbd_aio_wait_for_complete(completion)
+                        ret = rbd_aio_get_return_value(completion)
+                    rbd_aio_release(completion)
+        return ret
 
 
 cdef class _ImageIO(_ImageBase):
@@ -189,37 +349,15 @@ cdef class _ImageIO(_ImageBase):
         return self._vectored(buffers, c_offset, True)
 
     cdef object _vectored(self, object buffers, uint64_t c_offset, bint write):
-        if isinstance(buffers, (str, bytes, bytearray, memoryview)):
-            raise TypeError("buffers must be a sequence of bytes-like objects, not a single %s"
-                            % type(buffers).__name__)
-        cdef list items = list(buffers)
-        cdef Py_ssize_t count = len(items)
-        if count > IOV_MAX_COUNT:
-            raise InvalidArgument("at most %d buffers can be %s at once, not %d"
-                                  % (IOV_MAX_COUNT, "written" if write else "read", count))
+        cdef _IoVectors vectors = acquire_vectors(buffers, "buffers", not write, "written" if write else "read")
         self.require_not_closed()
-        if count == 0:
+        if vectors.count == 0:
             return 0
-        cdef Py_buffer *views = <Py_buffer *>calloc(count, sizeof(Py_buffer))
-        cdef iovec *iov = <iovec *>calloc(count, sizeof(iovec))
-        cdef Py_ssize_t acquired = 0
-        cdef Py_ssize_t total = 0
-        cdef Py_ssize_t i
+        cdef Py_ssize_t total = vectors.total
         cdef ssize_t ret
         cdef uint64_t size = 0
         cdef rbd_image_t image
         try:
-            if views == NULL or iov == NULL:
-                raise MemoryError("cannot allocate %d I/O vectors" % count)
-            for i in range(count):
-                if write:
-                    get_read_only_buffer(items[i], &views[i], "buffers[%d]" % i)
-                else:
-                    get_writable_buffer(items[i], &views[i], "buffers[%d]" % i)
-                acquired += 1
-                iov[i].iov_base = views[i].buf
-                iov[i].iov_len = <size_t>views[i].len
-                total += views[i].len
             image = self._begin_call()
             with nogil:
                 if write:  # librbd would silently drop what lies past the end; refuse the whole write instead
@@ -227,13 +365,10 @@ cdef class _ImageIO(_ImageBase):
                 else:
                     ret = 0
                 if ret == 0:
-                    ret = wait_vectored(image, iov, <int>count, c_offset, write)
+                    ret = wait_vectored(image, vectors.iov, vectors.count, c_offset, write)
             self._end_call()
         finally:
-            for i in range(acquired):
-                PyBuffer_Release(&views[i])
-            free(views)
-            free(iov)
+            vectors.release()
         if write:
             if ret == PAST_END:
                 raise past_end_error(image_label(self.name), c_offset, total, size)
@@ -285,10 +420,10 @@ cdef class _ImageIO(_ImageBase):
         """Atomically write `data` at `offset` if the image holds exactly `cmp_data` there; returns the number
         of bytes written.
 
-        Both are C-contiguous bytes-like objects of the same length (else InvalidArgument), and the range must
-        lie within one object of the image (librbd's rule; else InvalidArgument). When the image differs,
-        nothing is written and CompareMismatchError is raised; its `mismatch_offset` is the image offset of the
-        first byte that differs.
+        Both are C-contiguous bytes-like objects of the same length, not empty (else InvalidArgument), and the
+        range must lie within one object of the image (librbd's rule; else InvalidArgument) and within the image
+        (else InvalidArgument, nothing written). When the image differs, nothing is written and
+        CompareMismatchError is raised; its `mismatch_offset` is the image offset of the first byte that differs.
         """
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
@@ -297,9 +432,9 @@ cdef class _ImageIO(_ImageBase):
         cdef Py_buffer cmp_view
         cdef Py_buffer view
         cdef ssize_t ret
+        cdef uint64_t size = 0
         cdef uint64_t object_size = 0
         cdef uint64_t stripe_count = 0
-        cdef rbd_image_info_t info
         cdef rbd_image_t image
         get_read_only_buffer(cmp_data, &cmp_view, "cmp_data")
         try:
@@ -308,31 +443,51 @@ cdef class _ImageIO(_ImageBase):
                 if cmp_view.len != view.len:
                     raise InvalidArgument("cmp_data and data must have the same length, not %d and %d"
                                           % (cmp_view.len, view.len))
+                refuse_empty_compare(view.len)
                 image = self._begin_call()
                 with nogil:
-                    ret = rbd_compare_and_write(image, c_offset, <size_t>view.len, <const char *>cmp_view.buf,
-                                                <const char *>view.buf, &mismatch, c_flags)
-                    if ret == -C_EILSEQ:  # the layout, to turn librbd's mismatch offset into an image offset
-                        if rbd_get_stripe_count(image, &stripe_count) < 0 or \
-                                rbd_stat(image, &info, sizeof(info)) < 0:
-                            stripe_count = 0
-                        else:
-                            object_size = info.obj_size
+                    ret = check_compare_range(image, c_offset, <uint64_t>view.len, &size, &object_size,
+                                              &stripe_count)
+                    if ret == 0:
+                        ret = rbd_compare_and_write(image, c_offset, <size_t>view.len, <const char *>cmp_view.buf,
+                                                    <const char *>view.buf, &mismatch, c_flags)
                 self._end_call()
             finally:
                 PyBuffer_Release(&view)
         finally:
             PyBuffer_Release(&cmp_view)
-        if ret == -C_EILSEQ:
-            mismatch = image_mismatch_offset(mismatch, c_offset, <uint64_t>view.len, object_size, stripe_count)
-            raise CompareMismatchError(
-                "image %s differs from cmp_data at offset %d; nothing written"
-                % (image_label(self.name), mismatch),
-                mismatch_offset=mismatch)
         if ret < 0:
-            raise make_ex(ret, "error comparing and writing %s %d~%d"
-                          % (image_label(self.name), c_offset, cmp_view.len))
+            raise compare_error(ret, self.name, "cmp_data", c_offset, <uint64_t>view.len, mismatch, object_size,
+                                stripe_count, size)
         return ret
+
+    IF HAS_COMPARE_AND_WRITEV:
+        def compare_and_writev(self, offset, cmp_buffers, buffers, fadvise_flags=0):
+            """Atomically write `buffers` back to back at `offset` if the image holds exactly the bytes of
+            `cmp_buffers` there; returns the number of bytes written. Needs librbd 1.18 (Ceph 18).
+
+            compare_and_write with sequences of C-contiguous bytes-like objects, used without a copy: both
+            sequences hold the same number of bytes, not zero (else InvalidArgument); the range lies within one
+            object of the image and within the image (else InvalidArgument, nothing written). When the image
+            differs, nothing is written and CompareMismatchError is raised with the image offset of the first
+            differing byte as `mismatch_offset`.
+            """
+            self._refuse_writes_while_locked()
+            cdef int c_flags = fadvise_flags
+            cdef _CompareWrite op = prepare_compare_writev(offset, cmp_buffers, buffers)
+            if late_rbd_aio_compare_and_writev == NULL:
+                raise missing_librbd_call("rbd_aio_compare_and_writev")
+            cdef ssize_t ret
+            cdef rbd_image_t image = self._begin_call()
+            try:
+                ret = wait_compare_and_writev(image, op, c_flags)
+            finally:
+                self._end_call()
+                op.cmp.release()
+                op.data.release()
+            if ret < 0:
+                raise op.error(ret, self.name)
+            return op.length  # librbd reports 0 for a completed vectored compare-and-write
 
     def discard(self, offset, length):
         """Deallocate `length` bytes at `offset` (they then read as zeros)."""

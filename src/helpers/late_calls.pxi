@@ -6,6 +6,8 @@
 # FunctionNotSupported (naming the call), instead of the whole module failing to import with an undefined symbol.
 # Each pointer is named late_<C name>; the C declarations stay in c_rbd.pxd (unused there, so never linked).
 
+from posix.uio cimport iovec
+
 cdef extern from "<dlfcn.h>" nogil:
     void *_dlopen "dlopen"(const char *, int)
     void *_dlsym "dlsym"(void *, const char *)
@@ -36,6 +38,12 @@ IF HAS_DIFF_ITERATE3:
     ctypedef int (*_diff_iterate3_fn)(rbd_image_t, uint64_t, uint64_t, uint64_t, uint32_t, rbd_diff_iterate_cb_t,
                                       void *) noexcept nogil
     cdef _diff_iterate3_fn late_rbd_diff_iterate3 = <_diff_iterate3_fn>librbd_symbol("rbd_diff_iterate3")
+
+IF HAS_COMPARE_AND_WRITEV:
+    ctypedef ssize_t (*_aio_compare_and_writev_fn)(rbd_image_t, uint64_t, const iovec *, int, const iovec *, int,
+                                                   rbd_completion_t, uint64_t *, int) noexcept nogil
+    cdef _aio_compare_and_writev_fn late_rbd_aio_compare_and_writev = \
+        <_aio_compare_and_writev_fn>librbd_symbol("rbd_aio_compare_and_writev")
 
 IF HAS_ENCRYPTION_LOAD2:
     ctypedef int (*_encryption_load2_fn)(rbd_image_t, const rbd_encryption_spec_t *, size_t) noexcept nogil

@@ -20,7 +20,8 @@ DEF HAS_REEF_API = LIBRBD_VER_MINOR >= 18
 DEF HAS_DIFF_ITERATE3 = LIBRBD_SUPPORTS_DIFF_ITERATE3
 # Image.encryption_load2(specs), RBD_ENCRYPTION_FORMAT_LUKS (auto-detect) in encryption_load: rbd_encryption_load2.
 DEF HAS_ENCRYPTION_LOAD2 = LIBRBD_SUPPORTS_ENCRYPTION_LOAD2
-# Image.aio_compare_and_writev (ours; upstream's module does not wrap it): rbd_aio_compare_and_writev.
+# Image.compare_and_writev, Image.aio_compare_and_writev (ours; upstream's module does not wrap it):
+# rbd_aio_compare_and_writev.
 DEF HAS_COMPARE_AND_WRITEV = LIBRBD_SUPPORTS_COMPARE_AND_WRITE_IOVEC
 
 # --- librbd 1.20 (Ceph 20.2.4) ---------------------------------------------------------------------------------
@@ -41,5 +42,6 @@ DEF HAS_SNAP_TRASH_NAMESPACE2 = LIBRBD_VER_MINOR >= 20
 # ImageMemberOfGroup for EMLINK; constants RBD_MIRROR_IMAGE_CREATING, RBD_LOCK_MODE_EXCLUSIVE_TRANSIENT,
 # RBD_GROUP_SNAP_NAMESPACE_TYPE_USER.
 DEF HAS_TENTACLE_API = LIBRBD_VER_MINOR >= 20
-# Image.aio_write_with_crc32c (ours; upstream's module does not wrap it): rbd_aio_write_with_crc32c.
+# rbd_aio_write_with_crc32c: declared in c_rbd.pxd only, deliberately not wrapped (a wrong checksum makes librbd
+# resend the write forever: docs/compatibility.md).
 DEF HAS_WRITE_WITH_CRC32C = LIBRBD_VER_MINOR >= 20
