@@ -129,6 +129,9 @@ def test_cancellation(ioctx, image_name):
         assert all(isinstance(r, (asyncio.CancelledError, bytes, type(None))) for r in results)
         del tasks, results
         gc.collect()
+        # A cancelled task stops waiting, not the write it submitted: flush waits for the writes still inside
+        # librbd, so that none of them can land after the one below.
+        await image.flush()
         # The loop and the image still work.
         assert await image.write(b"after" * 100, 0) == 500
         assert await image.read(0, 500) == b"after" * 100
