@@ -835,15 +835,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         cdef rbd_image_t image = NULL
         cdef int ret
         with nogil:
-            if c_id != NULL:
-                if read_only:
-                    ret = rbd_open_by_id_read_only(io, c_id, &image, c_snap)
-                else:
-                    ret = rbd_open_by_id(io, c_id, &image, c_snap)
-            elif read_only:
-                ret = rbd_open_read_only(io, c_name, &image, c_snap)
-            else:
-                ret = rbd_open(io, c_name, &image, c_snap)
+            ret = open_image_handle(io, c_name, c_id, c_snap, read_only, &image)
         if ret < 0:
             label = (name_bytes or b"").decode() if id_bytes is None else "with id %s" % id_bytes.decode()
             raise make_ex(ret, "error opening image %s at snapshot %s" % (label, snap_bytes))
