@@ -91,6 +91,8 @@ def scan(path, c_functions):
         code = line.split("#", 1)[0]
         if helper is not None:
             helper.extend(n for n in CALL_RE.findall(code) if n in c_functions and n not in helper)
+            helper.extend("helper:" + n for n in re.findall(r"\b(\w+)\(", code)
+                          if n in helpers and "helper:" + n not in helper)
         if current is not None:
             for name in CALL_RE.findall(code):
                 if name in c_functions and name not in current[2]:
@@ -101,10 +103,20 @@ def scan(path, c_functions):
             for name in re.findall(r"\b([A-Z]\w*Iterator)\(", code):
                 if name not in current[3]:
                     current[3].append(name)
+    def helper_calls(name, seen):
+        """The C functions of helper `name`, with those of the helpers it calls (in order)."""
+        calls = []
+        for entry in helpers.get(name, ()):
+            if not entry.startswith("helper:"):
+                calls.append(entry)
+            elif entry[len("helper:"):] not in seen:
+                calls.extend(helper_calls(entry[len("helper:"):], seen | {name}))
+        return calls
+
     for row in rows:
         for entry in [h for h in row[3] if h.startswith("helper:")]:
             row[3].remove(entry)
-            for name in helpers.get(entry[len("helper:"):], ()):
+            for name in helper_calls(entry[len("helper:"):], set()):
                 if name not in row[2]:
                     row[2].append(name)
     return rows
