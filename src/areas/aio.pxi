@@ -274,9 +274,15 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
     cdef bint has_view
     cdef object exc_info
     cdef bint submitted
+    # aio_open_image read-only at a snapshot (helpers/releases.pxi, OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET): librbd
+    # opens the head, the dispatcher then sets this snapshot; its error, if any, replaces librbd's return value.
+    cdef bytes open_snap
+    cdef bint has_own_ret
+    cdef ssize_t own_ret
 
     def __cinit__(self):
         self.rbd_comp = NULL
+        self.has_own_ret = False
         self.has_view = False
         self.submitted = False
         self.node = <aio_node *>malloc(sizeof(aio_node))
@@ -341,6 +347,8 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
     cdef void _run_callback(self) noexcept:
         """On the dispatcher thread: build the result, call oncomplete, store any exception it raised."""
         cdef ssize_t ret = rbd_aio_get_return_value(self.rbd_comp)
+        if self.kind == KIND_OPEN and ret >= 0 and self.open_snap is not None:
+            ret = self._set_open_snap()
         result = None
         try:
             try:
@@ -356,6 +364,20 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
             self.exc_info = _exc_info()
         result = None
         self.oncomplete = None   # breaks cycles through closures that refer to the Completion
+
+    cdef ssize_t _set_open_snap(self) noexcept:
+        """Move the image just opened at its head to `open_snap`; on failure close it and keep the error."""
+        cdef _ImageBase image = <_ImageBase>self.image
+        cdef const char *c_snap = self.open_snap
+        cdef int ret
+        with nogil:
+            ret = rbd_snap_set(image.image, c_snap)
+            if ret < 0:
+                rbd_close(image.image)
+        if ret < 0:
+            self.own_ret = ret
+            self.has_own_ret = True
+        return ret
 
     cdef object _result(self, ssize_t ret):
         cdef _ImageBase image
@@ -435,6 +457,8 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
         """The operation's result: bytes read, 0, or a negative errno."""
         cdef ssize_t ret
         self._check_submitted()
+        if self.has_own_ret:
+            return self.own_ret
         with nogil:
             ret = rbd_aio_get_return_value(self.rbd_comp)
         return ret
@@ -470,6 +494,10 @@ cdef class _ImageAio(_ImageMigration):
         comp._setup(self, oncomplete, KIND_OPEN, NULL)
         cdef rbd_completion_t c = comp.rbd_comp
         cdef int ret
+        IF OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET:
+            if c_read_only and c_snap != NULL:  # see open_image_handle (image.pxi)
+                comp.open_snap = c_snap_bytes
+                c_snap = NULL
         with nogil:
             if c_id != NULL:
                 if c_read_only:
@@ -887,15 +915,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         cdef rbd_image_t image = NULL
         cdef int ret
         with nogil:
-            if c_id != NULL:
-                if read_only:
-                    ret = rbd_open_by_id_read_only(io, c_id, &image, c_snap)
-                else:
-                    ret = rbd_open_by_id(io, c_id, &image, c_snap)
-            elif read_only:
-                ret = rbd_open_read_only(io, c_name, &image, c_snap)
-            else:
-                ret = rbd_open(io, c_name, &image, c_snap)
+            ret = open_image_handle(io, c_name, c_id, c_snap, read_only, &image)
         if ret < 0:
             label = (name_bytes or b"").decode() if id_bytes is None else "with id %s" % id_bytes.decode()
             raise make_ex(ret, "error opening image %s at snapshot %s" % (label, snap_bytes))

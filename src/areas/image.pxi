@@ -12,6 +12,38 @@
 # libceph-common, and crash there (seen: a config lookup on a destroyed table).
 
 
+cdef int open_by_name_or_id(rados_ioctx_t io, const char *c_name, const char *c_id, const char *c_snap,
+                            bint read_only, rbd_image_t *image) noexcept nogil:
+    """The librbd open call for a name or an id (c_id != NULL), read-only or not, at c_snap (NULL: the head)."""
+    if c_id != NULL:
+        if read_only:
+            return rbd_open_by_id_read_only(io, c_id, image, c_snap)
+        return rbd_open_by_id(io, c_id, image, c_snap)
+    if read_only:
+        return rbd_open_read_only(io, c_name, image, c_snap)
+    return rbd_open(io, c_name, image, c_snap)
+
+
+cdef int open_image_handle(rados_ioctx_t io, const char *c_name, const char *c_id, const char *c_snap,
+                           bint read_only, rbd_image_t *image) noexcept nogil:
+    """Open an image handle; the librbd error code (< 0) on failure, when no handle remains open."""
+    cdef int ret
+    IF OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET:
+        # librbd bug (releases.pxi): a read-only open *at a snapshot* leaves librbd work that uses the image
+        # after rbd_close freed it. Opening read-only at the head and then moving to the snapshot gives the same
+        # handle (read-only, at the snapshot, same errors for a missing snapshot) without it.
+        if read_only and c_snap != NULL:
+            ret = open_by_name_or_id(io, c_name, c_id, NULL, True, image)
+            if ret < 0:
+                return ret
+            ret = rbd_snap_set(image[0], c_snap)
+            if ret < 0:
+                rbd_close(image[0])
+                image[0] = NULL
+            return ret
+    return open_by_name_or_id(io, c_name, c_id, c_snap, read_only, image)
+
+
 @cython.no_gc_clear  # __dealloc__ needs `cluster` to decide whether rbd_close is still safe
 cdef class _ImageBase:
     cdef rbd_image_t image
@@ -59,15 +91,7 @@ cdef class _ImageBase:
         cdef bint c_read_only = read_only
         cdef int ret
         with nogil:
-            if c_id != NULL:
-                if c_read_only:
-                    ret = rbd_open_by_id_read_only(io, c_id, &self.image, c_snap)
-                else:
-                    ret = rbd_open_by_id(io, c_id, &self.image, c_snap)
-            elif c_read_only:
-                ret = rbd_open_read_only(io, c_name, &self.image, c_snap)
-            else:
-                ret = rbd_open(io, c_name, &self.image, c_snap)
+            ret = open_image_handle(io, c_name, c_id, c_snap, c_read_only, &self.image)
         if ret < 0:
             self.image = NULL
             label = self.name if id_bytes is None else "with id %s" % image_id

@@ -45,3 +45,12 @@ DEF HAS_TENTACLE_API = LIBRBD_VER_MINOR >= 20
 # rbd_aio_write_with_crc32c: declared in c_rbd.pxd only, deliberately not wrapped (a wrong checksum makes librbd
 # resend the write forever: docs/compatibility.md).
 DEF HAS_WRITE_WITH_CRC32C = LIBRBD_VER_MINOR >= 20
+
+# --- librbd bugs the binding steers around -----------------------------------------------------------------------
+# Image(..., snapshot=s, read_only=True) (also by image_id, and AsyncImage): opening read-only *at a snapshot*
+# (rbd_open_read_only & co. with a snapshot name) on an image with the object-map feature leaves librbd work on a
+# librados thread that uses the image after rbd_close freed it: a loop of such opens + closes aborts the process
+# (std::system_error from a freed mutex) or hangs. librbd 1.20 (20.2.4) does so within ~20 rounds with glibc's
+# defaults; 1.16 (16.2.15) under MALLOC_PERTURB_ (docs/reliability.md). Opening read-only at the head and then
+# rbd_snap_set gives the same handle without it. Every release up to 1.20: re-check for a later one.
+DEF OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET = LIBRBD_VER_MINOR <= 20
