@@ -1,5 +1,6 @@
 """Sphinx configuration of the documentation site (build: ci/docs.sh)."""
 import inspect
+import os
 import sys
 
 # Documented from the type stub, as Sphinx >= 9 does for a native module that has one: the stub's classes carry
@@ -11,12 +12,20 @@ import rbd.streams  # noqa: E402  (pure Python, documented as it is; imported wh
 
 del sys.modules["rbd"]  # let autodoc import `rbd` again, from its stub
 
+# Exceptions only some librbd releases have (src/helpers/releases.pxi): reference.rst includes this generated
+# list, which names those the module being documented has.
+RELEASE_ONLY_EXCEPTIONS = ["ImageMemberOfGroup"]   # librbd 1.20
+os.makedirs(os.path.join(os.path.dirname(__file__), "_generated"), exist_ok=True)
+with open(os.path.join(os.path.dirname(__file__), "_generated", "release-exceptions.rst"), "w") as f:
+    f.writelines(".. autoexception:: rbd.%s\n\n" % name for name in RELEASE_ONLY_EXCEPTIONS
+                 if hasattr(real_rbd, name))
+
 project = "rbd"
 author = "the rbd binding's authors"
 copyright = "the rbd binding's authors"
 extensions = ["sphinx.ext.autodoc", "myst_parser"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "requirements.txt"]
+exclude_patterns = ["_build", "_generated", "requirements.txt"]
 root_doc = "index"
 html_theme = "alabaster"
 html_static_path = []
