@@ -11,4 +11,6 @@ fi
 # absolute path: Python 3.14 warns when a venv's python is started through a path with "..".
 root=$(pwd)
 cd tests
-exec "$root/.venv/bin/python" -m pytest -p no:cacheprovider -q "$@"
+# A test still running after 15 minutes has hung (a dead OSD makes librbd wait forever): pytest-timeout prints
+# every thread's stack and ends the run, instead of CI waiting out its 90 minutes.
+exec "$root/.venv/bin/python" -m pytest -p no:cacheprovider -q --timeout=900 --timeout-method=thread "$@"
