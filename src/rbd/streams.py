@@ -524,7 +524,9 @@ def _export_raw(image, out, on_progress, queue_depth, chunk_size):
     def ready(offset, length, view):
         if offset > out.position:
             out.skip(offset - out.position)  # a hole diff_iterate did not report
-        if view is None or _is_zero(view):
+        # Zero data becomes a hole only in a file of our own; elsewhere skip() would write the same zeros, so the
+        # check would be a wasted pass over the data.
+        if view is None or (out.sparse and _is_zero(view)):
             out.skip(length)
         else:
             out.write(view)
