@@ -538,3 +538,15 @@ def test_zero_copy_writes_with_the_cache_on(ceph_conf, pool, ioctx, cleanup, tmp
         cluster.shutdown()
     assert state(ioctx, target, metadata=True) == state(ioctx, name, metadata=True)
     assert digest(ioctx, raw) == digest(ioctx, name)
+
+
+def test_stream_errors_carry_their_errno_and_pickle():
+    import pickle
+    for cls, code in ((streams.CorruptStream, errno.EBADMSG), (streams.TruncatedStream, errno.EBADMSG),
+                      (streams.StartSnapshotMissing, errno.EINVAL), (streams.EndSnapshotExists, errno.EEXIST)):
+        error = cls("what went wrong")
+        assert isinstance(error, streams.StreamError) and isinstance(error, rbd.OSError)
+        assert error.errno == code and "what went wrong" in str(error) and str(error).startswith("[errno %d]" % code)
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is cls and again.errno == code and str(again) == str(error)
+    assert streams.CorruptStream("x", errno=errno.EIO).errno == errno.EIO

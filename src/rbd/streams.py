@@ -77,14 +77,16 @@ __all__ = ["export_diff", "import_diff", "export_image", "import_image", "Stream
 
 class StreamError(rbd.OSError):
     """A stream that cannot be applied (base class of this module's own errors)."""
+    default_errno = None
+
+    def __init__(self, message, errno=None):
+        super().__init__(message, self.default_errno if errno is None else errno)
 
 
 class CorruptStream(StreamError):
     """EBADMSG: the data is not a valid stream of the expected kind (banner, record tag or record contents)."""
     prefix = "corrupt rbd stream"
-
-    def __init__(self, message, errno=errno.EBADMSG):
-        super().__init__(message, errno)
+    default_errno = errno.EBADMSG
 
 
 class TruncatedStream(CorruptStream):
@@ -95,17 +97,13 @@ class TruncatedStream(CorruptStream):
 class StartSnapshotMissing(StreamError):
     """EINVAL: the diff starts at a snapshot the target image does not have."""
     prefix = "start snapshot missing"
-
-    def __init__(self, message, errno=errno.EINVAL):
-        super().__init__(message, errno)
+    default_errno = errno.EINVAL
 
 
 class EndSnapshotExists(StreamError):
     """EEXIST: the diff ends at a snapshot the target image already has."""
     prefix = "end snapshot exists"
-
-    def __init__(self, message, errno=errno.EEXIST):
-        super().__init__(message, errno)
+    default_errno = errno.EEXIST
 
 
 # ---------------------------------------------------------------------------------------------------------------
