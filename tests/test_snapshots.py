@@ -739,20 +739,3 @@ def test_read_only_snapshot_handle_is_the_same(ioctx, image_name):
         assert view.read(0, 4096) == b"s" * 4096
         with pytest.raises(rbd.ReadOnlyImage):
             view.write(b"x", 0)
-
-
-@pytest.mark.skipif(release_data.librbd_minor() != 20, reason="the abort is librbd 20.2.4's (latent on 16.2.15)")
-def test_librbd_read_only_snapshot_opens_abort_with_upstream_module(ceph_conf, pool):
-    # Documents the librbd bug the binding steers around: Debian's python3-rbd of the same release aborts (or hangs)
-    # on the same loop. When this fails, librbd fixed it: drop OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET for that release.
-    check = subprocess.run(["/usr/bin/python3", "-c", "import rbd; print(rbd.__file__)"], capture_output=True,
-                           text=True)
-    if check.returncode != 0 or not check.stdout.startswith("/usr/lib/python3/"):
-        pytest.skip("Debian's python3-rbd is not installed")
-    for attempt in range(3):  # it usually aborts within 20 rounds; once in ~10 runs it survived 300
-        returncode, stderr = run_read_only_snapshot_loop("/usr/bin/python3", ceph_conf, pool, 300, "sync")
-        if returncode != 0:
-            break
-    assert returncode != 0, "python3-rbd survived 3 x 300 read-only snapshot opens: librbd may have fixed the bug"
-    assert returncode is None or "std::system_error" in stderr or "Fatal glibc error" in stderr or returncode < 0, \
-        stderr[-3000:]
