@@ -176,19 +176,9 @@ class _Input:
 
     def readinto(self, view, what):
         """Fill all of `view`; TruncatedStream naming `what` if the stream ends first."""
-        filled = 0
-        total = len(view)
-        while filled < total:
-            if self.readinto_fn is not None:
-                n = self.readinto_fn(view[filled:])
-            else:
-                chunk = self.file.read(total - filled)
-                n = len(chunk) if chunk else 0
-                view[filled:filled + n] = chunk
-            if not n:
-                raise TruncatedStream("the stream ended in %s (%d of %d bytes read)" % (what, filled, total))
-            filled += n
-        self.consumed += total
+        filled = self.read_up_to(view)
+        if filled < len(view):
+            raise TruncatedStream("the stream ended in %s (%d of %d bytes read)" % (what, filled, len(view)))
 
     def read(self, length, what):
         buf = bytearray(length)
