@@ -572,3 +572,27 @@ def test_aio_callbacks_run_in_a_forked_child(pool, ioctx, image_name):
                             text=True, timeout=90, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.split() == ["child", "0", "parent", "ok"]
+
+
+# Issue 18: librbd never completes an aio discard or zeroing whose range ends past 2**64 - 1 (python3-rbd hangs
+# in wait_for_complete_and_cb, and close() after it), and a synchronous zeroing of such a range allocates until
+# the process dies. Refused before submission with the synchronous discard's error.
+@pytest.mark.parametrize("method", ["aio_discard", "aio_write_zeroes"])
+@pytest.mark.parametrize("offset, length", [(4095, 2**64 - 1), (1, 2**64 - 1), (2**64 - 1, 2**64 - 1)])
+def test_aio_range_past_2_64_is_refused(image, method, offset, length):
+    sync = {"aio_discard": image.discard, "aio_write_zeroes": image.write_zeroes}[method]
+    with pytest.raises(rbd.InvalidArgument):
+        sync(offset, length)
+    called = []
+    with pytest.raises(rbd.InvalidArgument, match="%d~%d" % (offset, length)):
+        getattr(image, method)(offset, length, called.append)
+    assert called == []
+    image.aio_flush(None).wait_for_complete_and_cb()   # nothing left in flight: close() does not hang
+    image.close()
+
+
+def test_aio_range_up_to_2_64_still_submitted(image):
+    for method in (image.aio_discard, image.aio_write_zeroes):
+        comp = method(0, 2**64 - 1, None)   # ends exactly at 2**64 - 1: librbd answers it
+        comp.wait_for_complete_and_cb()
+        assert comp.get_return_value() <= 0

@@ -91,6 +91,12 @@ def test_errors(ioctx, image_name):
             await rbd.AsyncImage.open(ioctx)
         with pytest.raises(rbd.InvalidArgument):
             await rbd.AsyncImage.open(ioctx, 42)
+        # Not UTF-8: ImageNotFound, as Image() raises (was UnicodeDecodeError from formatting the message).
+        for bad in ({"image_id": b"\xff\xfe"}, {"name": b"\xff\xfe"}):
+            with pytest.raises(rbd.ImageNotFound, match="\ufffd"):
+                await rbd.AsyncImage.open(ioctx, **bad)
+            with pytest.raises(rbd.ImageNotFound, match="\ufffd"):
+                rbd.Image(ioctx, **bad)
         async with await rbd.AsyncImage.open(ioctx, image_name) as image:
             with pytest.raises(rbd.InvalidArgument):
                 await image.read(8 * MiB, 4096)

@@ -405,3 +405,136 @@ def test_handles_and_iterators_do_not_pickle(ioctx, image):
         with pytest.raises(TypeError):
             pickle.dumps(obj)
     assert not [name for name in dir(rbd) if name.startswith("__pyx_unpickle")]
+
+
+# Issue 18: every public class made with __new__ alone (what a subclass that forgets super().__init__() gets),
+# then its methods called in seeded random orders, mixing several such objects and real ones. MetadataIterator's
+# get_next_chunk() segfaulted there; now each refuses with InvalidArgument ("never initialised") or raises
+# TypeError/ValueError for the arguments.
+UNINITIALISED_OBJECTS = r"""
+import asyncio, inspect, random, sys, rados, rbd
+conf, pool, name, seed = sys.argv[1:5]
+cluster = rados.Rados(conffile=conf)
+cluster.connect()
+ioctx = cluster.open_ioctx(pool)
+rbd.RBD().create(ioctx, name, 1 << 20)
+image = rbd.Image(ioctx, name)
+rnd = random.Random(int(seed))
+classes = [c for n, c in vars(rbd).items() if not n.startswith("_") and isinstance(c, type)
+           and c.__module__ == "rbd" and not issubclass(c, BaseException)]
+blank = [cls.__new__(cls) for cls in classes]
+arguments = [None, 0, 4096, 2**64 - 1, -1, b"x", "x", b"\xff\xfe", ioctx, image, lambda *a: None]
+refused = 0
+for step in range(600):
+    obj = rnd.choice(blank)
+    names = [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))]
+    names += ["__iter__", "__next__", "__enter__", "__repr__"]
+    method = getattr(obj, rnd.choice(names), None)
+    if method is None:
+        continue
+    args = [rnd.choice(arguments) for _ in range(rnd.randint(0, 3))]
+    try:
+        result = method(*args)
+        if inspect.iscoroutine(result):
+            result = asyncio.run(asyncio.wait_for(result, 10))
+        if hasattr(result, "__next__"):
+            for _ in zip(range(3), result):
+                pass
+    except rbd.InvalidArgument as exc:
+        refused += "never initialised" in str(exc)
+    except (rbd.Error, TypeError, ValueError, OverflowError, KeyError, StopIteration):
+        pass   # KeyError: config_get/config_remove of a missing option, as python3-rbd
+for cls in classes:
+    obj = cls.__new__(cls)
+    if hasattr(obj, "get_next_chunk"):
+        try:
+            obj.get_next_chunk()
+            raise AssertionError("%s.get_next_chunk() worked uninitialised" % cls.__name__)
+        except rbd.InvalidArgument as exc:
+            assert "never initialised" in str(exc), exc
+image.close()
+rbd.RBD().remove(ioctx, name)
+print("ok", len(classes), refused)
+"""
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_public_classes_made_without_init_refuse_to_work(ceph_conf, pool, seed):
+    out = run_child(UNINITIALISED_OBJECTS, ceph_conf, pool, unique_name(), str(seed), timeout=300)
+    _, classes, refused = out.split()[-3:]
+    assert int(classes) >= 20 and int(refused) > 0, out
+
+
+def test_metadata_iterator_made_without_init():
+    for cls in (rbd.MetadataIterator, rbd.PoolMetadataIterator, rbd.MirrorImageStatusIterator):
+        obj = cls.__new__(cls)
+        with pytest.raises(rbd.InvalidArgument, match="never initialised"):
+            obj.get_next_chunk()
+        with pytest.raises(rbd.InvalidArgument, match="never initialised"):
+            list(obj)
+    for cls in (rbd.SnapIterator, rbd.ImageIterator, rbd.TrashIterator, rbd.WatcherIterator):
+        with pytest.raises(rbd.InvalidArgument, match="never initialised"):
+            iter(cls.__new__(cls))
+    with pytest.raises(rbd.InvalidArgument, match="never initialised"):
+        rbd.ImageFile.__new__(rbd.ImageFile).read(1)
+
+
+class ForgetfulMetadataIterator(rbd.MetadataIterator):
+    def __init__(self, image):
+        self.image_name = image.get_name()   # no super().__init__()
+
+
+def test_subclass_that_skips_super_init(image):
+    with pytest.raises(rbd.InvalidArgument, match="never initialised"):
+        list(ForgetfulMetadataIterator(image))
+
+
+# Issue 18: an aio operation issued just before Rados.shutdown() never completes; the exit hook used to wait for
+# it forever. Now nothing is waited for once the cluster handle is shut down. What can remain is librados' own
+# race: librbd still working on the flush submits an op to the shut-down Objecter, which asserts
+# (`ceph_assert(initialized)` in Objecter.cc) and aborts the process, in about 1 run of 5 with python3-rbd too
+# (docs/reliability.md). Any other outcome fails.
+AIO_IN_FLIGHT_AT_SHUTDOWN = r"""
+import sys, rados, rbd
+conf, pool, name = sys.argv[1:4]
+cluster = rados.Rados(conffile=conf)
+cluster.connect()
+ioctx = cluster.open_ioctx(pool)
+rbd.RBD().create(ioctx, name, 8 << 20)
+image = rbd.Image(ioctx, name)
+image.aio_write(b"x" * 4096, 0, None)
+image.aio_flush(lambda c: None)
+cluster.shutdown()
+print("end of script", flush=True)
+"""
+
+
+def run_past_shutdown(script, ceph_conf, pool):
+    """Run `script` (timeout: a hang fails); its stdout, or None when librados aborted in its shutdown race."""
+    result = subprocess.run([sys.executable, "-c", script, ceph_conf, pool, unique_name()],
+                            capture_output=True, text=True, timeout=60)
+    if result.returncode == -6 and "ceph_assert(initialized)" in result.stderr:
+        return None
+    assert result.returncode == 0 and "end of script" in result.stdout, (result.returncode, result.stderr[-3000:])
+    return result.stdout
+
+
+def test_exit_with_aio_in_flight_at_shutdown_does_not_hang(ceph_conf, pool):
+    outcomes = [run_past_shutdown(AIO_IN_FLIGHT_AT_SHUTDOWN, ceph_conf, pool) for _ in range(4)]
+    assert any(outcomes), "librados aborted in all 4 runs"
+
+
+def test_close_after_shutdown_with_aio_in_flight(ceph_conf, pool):
+    script = AIO_IN_FLIGHT_AT_SHUTDOWN.replace('print("end of script", flush=True)', """
+import time
+started = time.monotonic()
+image.close()
+try:
+    image.aio_close(None)
+except rbd.InvalidArgument:
+    pass
+print("end of script", round(time.monotonic() - started, 3), flush=True)
+""")
+    outcomes = [run_past_shutdown(script, ceph_conf, pool) for _ in range(2)]
+    assert any(outcomes), "librados aborted in both runs"
+    assert all(float(out.split()[-1]) < 1.0 for out in outcomes if out)

@@ -483,3 +483,32 @@ def test_closed_image(ioctx, image_name, call):
     image.close()
     with pytest.raises(rbd.InvalidArgument, match="image is closed"):
         call(image)
+
+
+# Issue 18: while this process holds an advisory lock, reads and writes first check the image's lockers, which
+# asked rados (instance id, pool id) before the image's own state: on a shut-down Rados that raised
+# rados.RadosStateError instead of ConnectionShutdown, and a closed ioctx gave a rados error too.
+AFTER_SHUTDOWN_UNDER_ADVISORY_LOCK_SCRIPT = r"""
+other = rados.Rados(conffile=sys.argv[1]); other.connect(); other_ioctx = other.open_ioctx(sys.argv[2])
+rbd.RBD().create(ioctx, name, 1 << 22)
+locked = rbd.Image(ioctx, name)
+locked.lock_exclusive("held")
+# A second handle through its own ioctx, which the caller closes: the image stays usable.
+victim = rbd.Image(other_ioctx, name, read_only=True)
+other_ioctx.close()
+out["closed_ioctx_read"] = outcome(lambda: victim.read(0, 1))
+victim.close()
+victim = rbd.Image(ioctx, name)
+cluster.shutdown()
+out["read"] = outcome(lambda: victim.read(0, 1))
+out["write"] = outcome(lambda: victim.write(b"x", 0))
+out["aio_write"] = outcome(lambda: victim.aio_write(b"x", 0, None))
+out["stat"] = outcome(lambda: victim.stat())
+print(json.dumps(out))
+"""
+
+
+def test_calls_after_shutdown_under_an_advisory_lock_raise_connection_shutdown(ceph_conf, pool):
+    out = run_in_child(AFTER_SHUTDOWN_UNDER_ADVISORY_LOCK_SCRIPT, ceph_conf, pool, unique_name("img"))
+    assert out == {"closed_ioctx_read": "ok", "read": "ConnectionShutdown", "write": "ConnectionShutdown",
+                   "aio_write": "ConnectionShutdown", "stat": "ConnectionShutdown"}

@@ -474,11 +474,34 @@ cdef class _ImageAio(_ImageMigration):
         comp._setup(self, oncomplete, kind, &self.aio_in_flight)
         return comp
 
-    cdef int _wait_for_aio(self) except -1:
+    cdef bint _wait_for_aio(self, double deadline) except -1:
+        """Wait until librbd finished this handle's aio operations; False if that cannot happen (see
+        `_worth_waiting`): an operation in flight when its rados.Rados was shut down never completes."""
         while atomic_load(&self.aio_in_flight) > 0:
+            if not self._worth_waiting(deadline):
+                return False
             with nogil:
                 usleep(500)
-        return 0
+        return True
+
+    cdef rbd_image_t _begin_aio(self, Completion comp) except NULL:
+        """The handle for submitting `comp`'s operation (see `_begin_call`); when the image cannot be used, the
+        completion is withdrawn (its references dropped) and the error raised. Pair with `_end_aio()`."""
+        try:
+            return self._begin_call()
+        except BaseException:
+            comp._submitted(-C_EINVAL)
+            raise
+
+    cdef Completion _end_aio(self, Completion comp, ssize_t ret, str message, tuple args):
+        """After librbd's submission call answered `ret`: the Completion, or the error for `message % args`
+        (names given as bytes are shown as text). `message` None: the caller raises its own error."""
+        self._end_call()
+        comp._submitted(<int>ret)
+        if ret < 0 and message is not None:
+            raise make_ex(ret, message % tuple([image_label(arg) if isinstance(arg, bytes) else arg
+                                                for arg in args]))
+        return comp
 
     def _open_async(self, oncomplete, ioctx, id_bytes, snap_bytes, read_only):
         """Used by RBD.aio_open_image: start opening this (closed) image; the Completion is `_open_completion`."""
@@ -530,19 +553,10 @@ cdef class _ImageAio(_ImageMigration):
         comp.buf = buf
         cdef rbd_completion_t c = comp.rbd_comp
         cdef int ret
-        cdef rbd_image_t image
-        try:
-            image = self._begin_call()
-        except BaseException:
-            comp._submitted(-C_EINVAL)
-            raise
+        cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_read2(image, c_offset, c_length, c_buf, c, c_flags)
-        self._end_call()
-        comp._submitted(ret)
-        if ret < 0:
-            raise make_ex(ret, "error reading %s %d~%d" % (self.name, offset, length))
-        return comp
+        return self._end_aio(comp, ret, "error reading %s %d~%d", (self.name, offset, length))
 
     def aio_write(self, data, offset, oncomplete, fadvise_flags=0):
         """Write `data` (any C-contiguous bytes-like object) at `offset` asynchronously; returns the Completion.
@@ -563,19 +577,10 @@ cdef class _ImageAio(_ImageMigration):
         cdef const char *c_buf = <const char *>comp.view.buf
         cdef size_t c_length = <size_t>comp.view.len
         cdef int ret
-        cdef rbd_image_t image
-        try:
-            image = self._begin_call()
-        except BaseException:
-            comp._submitted(-C_EINVAL)
-            raise
+        cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_write2(image, c_offset, c_length, c_buf, c, c_flags)
-        self._end_call()
-        comp._submitted(ret)
-        if ret < 0:
-            raise make_ex(ret, "error writing %s %d~%d" % (self.name, offset, c_length))
-        return comp
+        return self._end_aio(comp, ret, "error writing %s %d~%d", (self.name, offset, c_length))
 
     IF HAS_COMPARE_AND_WRITEV:
         def aio_compare_and_writev(self, offset, cmp_buffers, buffers, oncomplete, fadvise_flags=0):
@@ -609,19 +614,13 @@ cdef class _ImageAio(_ImageMigration):
             cdef uint64_t *object_size = &op.object_size
             cdef uint64_t *stripe_count = &op.stripe_count
             cdef ssize_t ret
-            cdef rbd_image_t image
-            try:
-                image = self._begin_call()
-            except BaseException:
-                comp._submitted(-C_EINVAL)
-                raise
+            cdef rbd_image_t image = self._begin_aio(comp)
             with nogil:
                 ret = check_compare_range(image, c_offset, c_length, size, object_size, stripe_count)
                 if ret == 0:
                     ret = late_rbd_aio_compare_and_writev(image, c_offset, cmp_iov, cmp_count, iov, count, c,
                                                          mismatch, c_flags)
-            self._end_call()
-            comp._submitted(<int>ret)
+            self._end_aio(comp, ret, None, None)
             if ret < 0:
                 raise op.error(ret, self.name)
             return comp
@@ -631,22 +630,14 @@ cdef class _ImageAio(_ImageMigration):
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
+        refuse_wrapping_range(c_offset, c_length, "error discarding region %d~%d")
         cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
         cdef rbd_completion_t c = comp.rbd_comp
         cdef int ret
-        cdef rbd_image_t image
-        try:
-            image = self._begin_call()
-        except BaseException:
-            comp._submitted(-C_EINVAL)
-            raise
+        cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_discard(image, c_offset, c_length, c)
-        self._end_call()
-        comp._submitted(ret)
-        if ret < 0:
-            raise make_ex(ret, "error discarding %s %d~%d" % (self.name, offset, length))
-        return comp
+        return self._end_aio(comp, ret, "error discarding %s %d~%d", (self.name, offset, length))
 
     def aio_write_zeroes(self, offset, length, oncomplete, zero_flags=0):
         """Zero `length` bytes at `offset` asynchronously; `oncomplete(completion)`. Returns the Completion."""
@@ -654,22 +645,14 @@ cdef class _ImageAio(_ImageMigration):
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = zero_flags
+        refuse_wrapping_range(c_offset, c_length, "error zeroing region %d~%d")
         cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
         cdef rbd_completion_t c = comp.rbd_comp
         cdef int ret
-        cdef rbd_image_t image
-        try:
-            image = self._begin_call()
-        except BaseException:
-            comp._submitted(-C_EINVAL)
-            raise
+        cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_write_zeroes(image, c_offset, c_length, c, c_flags, 0)
-        self._end_call()
-        comp._submitted(ret)
-        if ret < 0:
-            raise make_ex(ret, "error zeroing %s %d~%d" % (self.name, offset, length))
-        return comp
+        return self._end_aio(comp, ret, "error zeroing %s %d~%d", (self.name, offset, length))
 
     def aio_flush(self, oncomplete):
         """Flush asynchronously; `oncomplete(completion)` once earlier writes are persistent."""
@@ -677,19 +660,10 @@ cdef class _ImageAio(_ImageMigration):
         cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
         cdef rbd_completion_t c = comp.rbd_comp
         cdef int ret
-        cdef rbd_image_t image
-        try:
-            image = self._begin_call()
-        except BaseException:
-            comp._submitted(-C_EINVAL)
-            raise
+        cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_flush(image, c)
-        self._end_call()
-        comp._submitted(ret)
-        if ret < 0:
-            raise make_ex(ret, "error flushing image %s" % (self.name,))
-        return comp
+        return self._end_aio(comp, ret, "error flushing image %s", (self.name,))
 
     def aio_close(self, oncomplete):
         """Close the image asynchronously; `oncomplete(completion)`. The image counts as closed at once."""
@@ -697,12 +671,15 @@ cdef class _ImageAio(_ImageMigration):
             raise InvalidArgument("image is closed")
         if oncomplete is not None and not callable(oncomplete):
             raise TypeError("oncomplete must be callable or None, not %s" % type(oncomplete).__name__)
+        if not cluster_connected(self.cluster):
+            raise self._shut_down_error()
         self._refuse_close_from_own_callback()
         self.closed = True
         # librbd must not close the image under operations still in flight (seen: a crash when an
         # aio_mirror_image_get_info was pending), so wait for them first, as close() does.
-        self._wait_for_calls_in_flight()
-        self._wait_for_aio()
+        if not (self._wait_for_calls_in_flight(0) and self._wait_for_aio(0)):
+            self.image = NULL   # shut down meanwhile: the handle is leaked, as close() does
+            raise self._shut_down_error()
         cdef Completion comp
         try:
             comp = self._new_completion(oncomplete, KIND_PLAIN)
@@ -727,19 +704,10 @@ cdef class _ImageAio(_ImageMigration):
         cdef rbd_completion_t c = comp.rbd_comp
         cdef uint64_t *out = &comp.node.snap_id
         cdef int ret
-        cdef rbd_image_t image
-        try:
-            image = self._begin_call()
-        except BaseException:
-            comp._submitted(-C_EINVAL)
-            raise
+        cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_mirror_image_create_snapshot(image, c_flags, out, c)
-        self._end_call()
-        comp._submitted(ret)
-        if ret < 0:
-            raise make_ex(ret, "error creating mirror snapshot for image %s" % (self.name,))
-        return comp
+        return self._end_aio(comp, ret, "error creating mirror snapshot for image %s", (self.name,))
 
     def aio_mirror_image_get_info(self, oncomplete):
         """Get mirroring info asynchronously; `oncomplete(completion, {'global_id', 'state', 'primary'} or None)`."""
@@ -747,19 +715,10 @@ cdef class _ImageAio(_ImageMigration):
         cdef rbd_completion_t c = comp.rbd_comp
         cdef rbd_mirror_image_info_t *out = &comp.node.mirror_info
         cdef int ret
-        cdef rbd_image_t image
-        try:
-            image = self._begin_call()
-        except BaseException:
-            comp._submitted(-C_EINVAL)
-            raise
+        cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_mirror_image_get_info(image, out, sizeof(rbd_mirror_image_info_t), c)
-        self._end_call()
-        comp._submitted(ret)
-        if ret < 0:
-            raise make_ex(ret, "error getting mirror info for image %s" % (self.name,))
-        return comp
+        return self._end_aio(comp, ret, "error getting mirror info for image %s", (self.name,))
 
     def aio_mirror_image_get_mode(self, oncomplete):
         """Get the mirror image mode asynchronously; `oncomplete(completion, mode or None on error)`."""
@@ -767,19 +726,10 @@ cdef class _ImageAio(_ImageMigration):
         cdef rbd_completion_t c = comp.rbd_comp
         cdef rbd_mirror_image_mode_t *out = &comp.node.mirror_mode
         cdef int ret
-        cdef rbd_image_t image
-        try:
-            image = self._begin_call()
-        except BaseException:
-            comp._submitted(-C_EINVAL)
-            raise
+        cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_mirror_image_get_mode(image, out, c)
-        self._end_call()
-        comp._submitted(ret)
-        if ret < 0:
-            raise make_ex(ret, "error getting mirror mode for image %s" % (self.name,))
-        return comp
+        return self._end_aio(comp, ret, "error getting mirror mode for image %s", (self.name,))
 
 
 class _RBDAio:
@@ -901,10 +851,13 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         track_open_handle(self)
         return self
 
-    def _close_at_exit(self):
-        # The loop may be gone: no reader to remove, nobody to resolve futures. librbd's close still waits for
-        # the operations in flight.
+    def _close_at_exit(self, double deadline):
+        # The loop may be gone: no reader to remove, nobody to resolve futures. rbd_close would wait for the
+        # operations still in flight, without bound: with some pending the handle is leaked instead.
         self.closed = True
+        if self.pending > 0:
+            self.image = NULL   # and its eventfd stays open: librbd may still signal it
+            return
         self._close_blocking()
 
     def _open_blocking(self, bytes name_bytes, bytes id_bytes, bytes snap_bytes, bint read_only):
@@ -917,8 +870,9 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         with nogil:
             ret = open_image_handle(io, c_name, c_id, c_snap, read_only, &image)
         if ret < 0:
-            label = (name_bytes or b"").decode() if id_bytes is None else "with id %s" % id_bytes.decode()
-            raise make_ex(ret, "error opening image %s at snapshot %s" % (label, snap_bytes))
+            label = image_label(name_bytes) if id_bytes is None else "with id %s" % image_label(id_bytes)
+            raise make_ex(ret, "error opening image %s at snapshot %s"
+                          % (label, None if snap_bytes is None else image_label(snap_bytes)))
         self.image = image
         cdef int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
         if fd < 0:

@@ -248,7 +248,7 @@ Iterates over an image's clones as dicts {'pool', 'pool_namespace', 'image', 'id
         self.entries = _list_linked_images(image, bool(descendants))
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)
 
 
 cdef list _list_linked_images(_ImageClones image, bint descendants):

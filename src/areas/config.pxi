@@ -78,7 +78,7 @@ Iterates over {'name': str, 'value': str, 'source': RBD_CONFIG_SOURCE_*}, one pe
             free(options)
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)
 
 
 cdef class ConfigPoolIterator:
@@ -121,7 +121,7 @@ Iterates over {'name': str, 'value': str, 'source': RBD_CONFIG_SOURCE_*}, one pe
             free(options)
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)
 
 
 class _RBDConfig:

@@ -70,6 +70,8 @@ class ImageFile(_io.RawIOBase):
     def _check_open(self):
         if self.closed:
             raise ValueError("I/O operation on closed file")
+        if self._image is None:
+            raise not_initialised(self)
 
     def readable(self):
         """True: images can always be read."""
@@ -178,6 +180,8 @@ class ImageFile(_io.RawIOBase):
 
     def flush(self):
         """Make the writes so far persistent (librbd flush); nothing to do for a read-only file."""
+        if self._image is None:   # never initialised: nothing to flush (io's close() calls this)
+            return super().flush()
         self._check_open()
         if self._writable:
             self._image.flush()

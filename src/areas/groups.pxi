@@ -319,7 +319,7 @@ cdef class GroupImageIterator:
                         for name, pool, state in raw_group_images(group)]
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)
 
 
 IF HAS_GROUP_SNAP_INFO2:
@@ -418,7 +418,7 @@ cdef class GroupSnapIterator:
         self.entries = list_group_snaps(group)
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)
 
 
 cdef size_t next_capacity(size_t capacity, size_t needed) except 0:

@@ -55,6 +55,7 @@ cdef class _ImageBase:
     cdef object _open_completion
     # (client instance id, pool id, image id), computed when first needed: the key of _advisory_locks (locks.pxi).
     cdef object lock_key
+    cdef int64_t pool_id        # the ioctx's pool, kept: the caller may close the ioctx while the image is open
     # Opened read-only / set to a snapshot: librbd then reads without the exclusive lock (see locks.pxi).
     cdef bint read_only
     cdef bint at_snapshot
@@ -76,6 +77,7 @@ cdef class _ImageBase:
             raise InvalidArgument("image name or image id was not specified" if name is None else
                                   "both image name and image id were specified")
         self.ioctx = ioctx
+        self.pool_id = rados_ioctx_get_id(io)
         self.cluster = cluster_of(ioctx)
         self.name = cstr(name, "name", opt=True)
         cdef bytes id_bytes = cstr(image_id, "image_id", opt=True)
@@ -94,15 +96,16 @@ cdef class _ImageBase:
             ret = open_image_handle(io, c_name, c_id, c_snap, c_read_only, &self.image)
         if ret < 0:
             self.image = NULL
-            label = self.name if id_bytes is None else "with id %s" % image_id
+            label = image_label(self.name if id_bytes is None else b"with id " + id_bytes)
             raise make_ex(ret, "error opening image %s at snapshot %s" % (label, snapshot))
         self.closed = False
         track_open_handle(self)
         if id_bytes is not None:
             self.name = self.get_name()
 
-    def _close_at_exit(self):
-        self.close()
+    def _close_at_exit(self, double deadline):
+        # Bounded: an operation that never finishes (unreachable cluster) must not keep the process from exiting.
+        self._close(deadline)
 
     def _open_async(self, oncomplete, *args):
         raise FunctionNotSupported("asynchronous open is not available in this build")
@@ -114,13 +117,21 @@ cdef class _ImageBase:
                 rbd_close(self.image)
         self.closed = True
 
-    cdef rbd_image_t _begin_call(self) except NULL:
-        """The handle for one librbd call; raises if the image is closed. Pair with `_end_call()`."""
+    cdef int _check_usable(self) except -1:
+        """InvalidArgument if the image is closed, ConnectionShutdown once its rados.Rados was shut down."""
         if self.closed:
             raise InvalidArgument("image is closed")
         if not cluster_connected(self.cluster):
-            raise ConnectionShutdown("the rados.Rados of image %s was shut down" % (self.name,),
-                                     errno=C_ESHUTDOWN)
+            raise self._shut_down_error()
+        return 0
+
+    cdef object _shut_down_error(self):
+        return ConnectionShutdown("the rados.Rados of image %s was shut down" % (image_label(self.name),),
+                                  errno=C_ESHUTDOWN)
+
+    cdef rbd_image_t _begin_call(self) except NULL:
+        """The handle for one librbd call; raises if the image is closed. Pair with `_end_call()`."""
+        self._check_usable()
         self.in_flight += 1
         return self.image
 
@@ -134,16 +145,26 @@ cdef class _ImageBase:
                             % (self.name,), errno=C_EBUSY)
         return 0
 
-    cdef int _wait_for_aio(self) except -1:
+    cdef bint _wait_for_aio(self, double deadline) except -1:
         # Overridden by the aio area, which counts the operations still inside librbd.
-        return 0
+        return True
 
-    cdef int _wait_for_calls_in_flight(self) except -1:
+    cdef bint _worth_waiting(self, double deadline) except -1:
+        """Whether waiting for this handle's calls or aio in flight can still end: not once its rados.Rados is
+        shut down (librbd then never finishes them), nor past `deadline` (monotonic_seconds(); 0: none)."""
+        if not cluster_connected(self.cluster):
+            return False
+        return deadline == 0 or monotonic_seconds() < deadline
+
+    cdef bint _wait_for_calls_in_flight(self, double deadline) except -1:
+        """Wait until no other thread is inside a librbd call on this handle; False if that cannot happen."""
         # Other threads only change `in_flight` while holding the GIL, so sleeping without it lets them finish.
         while self.in_flight > 0:
+            if not self._worth_waiting(deadline):
+                return False
             with nogil:
                 usleep(1000)
-        return 0
+        return True
 
     cdef int _refuse_writes_while_locked(self) except -1:
         """Before a write or flush: overridden by the locks area (advisory locks taken through this handle)."""
@@ -172,8 +193,8 @@ cdef class _ImageBase:
         if callback_depth > 0 and self.in_flight > 0:
             raise ImageBusy("cannot do this on image %s from inside a callback while a call on it is running"
                             % (self.name,), errno=C_EBUSY)
-        self._wait_for_calls_in_flight()
-        self._wait_for_aio()
+        self._wait_for_calls_in_flight(0)
+        self._wait_for_aio(0)
         return 0
 
     def __enter__(self):
@@ -197,20 +218,26 @@ cdef class _ImageBase:
 
         Closing twice does nothing. Calls made from now on raise InvalidArgument("image is closed").
         """
+        self._close(0)
+
+    cdef int _close(self, double deadline) except -1:
+        """close(), waiting for calls and aio in flight until `deadline` (monotonic_seconds(); 0: no limit)."""
         if self.closed:
-            return
+            return 0
         self._refuse_close_from_own_callback()
         self.closed = True
-        self._wait_for_calls_in_flight()   # includes aio submissions still inside their librbd call
-        self._wait_for_aio()
+        # Calls in flight include aio submissions still inside their librbd call.
+        cdef bint idle = self._wait_for_calls_in_flight(deadline) and self._wait_for_aio(deadline)
         cdef int ret = 0
-        if cluster_connected(self.cluster):
+        if idle and cluster_connected(self.cluster):
             with nogil:
                 ret = rbd_close(self.image)
-        # else: the cluster handle was shut down under the image; rbd_close would hang, so the handle is leaked.
+        # else: the cluster handle was shut down under the image (rbd_close would hang or crash), or operations
+        # still in flight at exit would make it wait forever: the handle is leaked.
         self.image = NULL
         if ret < 0:
-            raise make_ex(ret, "error while closing image %s" % (self.name,))
+            raise make_ex(ret, "error while closing image %s" % (image_label(self.name),))
+        return 0
 
     def size(self):
         """The image size in bytes (at the snapshot the image is set to)."""
@@ -591,4 +618,4 @@ Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched
             free(specs)
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)

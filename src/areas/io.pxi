@@ -127,11 +127,6 @@ cdef object past_end_error(object name, uint64_t offset, uint64_t length, uint64
                            % (length, offset, name, size))
 
 
-cdef str image_label(object name):
-    """The image name for a message (a str, not bytes)."""
-    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
-
-
 cdef int _librbd_minor():
     cdef int major = 0, minor = 0, extra = 0
     rbd_version(&major, &minor, &extra)
@@ -508,6 +503,7 @@ cdef class _ImageIO(_ImageBase):
         cdef uint64_t c_length = length
         cdef int c_flags = zero_flags
         cdef ssize_t ret
+        refuse_wrapping_range(c_offset, c_length, "error zeroing region %d~%d")
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_write_zeroes(image, c_offset, c_length, c_flags, 0)

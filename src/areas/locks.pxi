@@ -86,7 +86,8 @@ cdef class _ImageLocks(_ImageClones):
 
     cdef object _lock_key(self):
         if self.lock_key is None:
-            self.lock_key = (self.cluster.get_instance_id(), self.ioctx.get_pool_id(), self.id())
+            self._check_usable()
+            self.lock_key = (self.cluster.get_instance_id(), self.pool_id, self.id())
         return self.lock_key
 
     cdef int _note_advisory_lock(self, bytes cookie) except -1:
@@ -110,6 +111,7 @@ cdef class _ImageLocks(_ImageClones):
         features[0] = 0
         if not _advisory_locks:
             return None
+        self._check_usable()   # the image's own error first (closed, shut down), never a rados one
         key = self._lock_key()
         mine = _advisory_locks.get(key)
         if not mine:
@@ -422,7 +424,7 @@ Iterates over {'mode': RBD_LOCK_MODE_*, 'owner': str} for the owners of an image
             free(owners)
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)
 
 
 cdef class WatcherIterator:
@@ -468,4 +470,4 @@ Iterates over {'addr': str, 'id': int, 'cookie': int}, one per client watching a
             free(watchers)
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)

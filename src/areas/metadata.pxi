@@ -80,6 +80,7 @@ cdef class _MetadataPages:
     cdef uint64_t max_read
     cdef list next_chunk
     cdef bint at_end
+    cdef bint initialised   # set by the subclass's __init__ once its image or ioctx is set
 
     def __cinit__(self, *args, **kwargs):
         self.last_read = b""
@@ -96,6 +97,8 @@ cdef class _MetadataPages:
         cdef _OutBuffers out = _OutBuffers(2, METADATA_BUFFER)
         cdef const char *start = self.last_read
         cdef int ret
+        if not self.initialised:
+            raise not_initialised(self)
         while True:
             out.prepare()
             ret = self._list(start, out)
@@ -117,6 +120,8 @@ cdef class _MetadataPages:
         return "error listing metadata"
 
     def __iter__(self):
+        if not self.initialised:
+            raise not_initialised(self)
         if self.at_end:
             self.at_end = False
             self.last_read = b""
@@ -140,6 +145,7 @@ Iterates over the (key, value) pairs of an image's metadata, in key order, one p
 
     def __init__(self, _ImageBase image not None):
         self.image = image
+        self.initialised = True
         self._fetch_next()
 
     def get_next_chunk(self):
@@ -171,6 +177,7 @@ Iterates over the (key, value) pairs of a pool's metadata, in key order, one pag
     def __init__(self, ioctx):
         ioctx_handle(ioctx)
         self.ioctx = ioctx
+        self.initialised = True
         self._fetch_next()
 
     def get_next_chunk(self):

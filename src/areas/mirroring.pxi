@@ -563,7 +563,7 @@ Iterates over the pool's mirroring peers as dicts: uuid, direction, site_name, c
             free(peers)
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)
 
 
 cdef class _MirrorPagedIterator:
@@ -596,6 +596,8 @@ cdef class _MirrorPagedIterator:
 
     def get_next_chunk(self):
         """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        if self.ioctx is None:
+            raise not_initialised(self)
         cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
         cdef bytes start = self.next_start
         entries, last_id = self._fetch(io, start)
@@ -603,6 +605,8 @@ cdef class _MirrorPagedIterator:
         self.next_start = last_id if entries else b""
 
     def __iter__(self):
+        if self.ioctx is None:
+            raise not_initialised(self)
         if self.rewind:
             self.rewind = False
             self.next_start = b""

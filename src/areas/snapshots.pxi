@@ -463,7 +463,7 @@ Iterates over an image's snapshots as dicts {'id', 'size', 'name', 'namespace'},
             self.entries.append(entry)
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)
 
 
 cdef object _namespace_or_none(getter, snap_id):

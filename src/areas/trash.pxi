@@ -179,4 +179,4 @@ cdef class TrashIterator:
             free(entries)
 
     def __iter__(self):
-        return iter(self.entries)
+        return iter_entries(self, self.entries)

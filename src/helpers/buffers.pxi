@@ -150,3 +150,12 @@ cdef bytes fill_key_growing(fill_key_fn key_fn, fill_fn fn, void *handle, const 
     if ret[0] < 0:
         return None
     return out.bufs[0][:min(out.sizes[0], out.capacity[0])]
+
+
+cdef int refuse_wrapping_range(uint64_t offset, uint64_t length, str message) except -1:
+    """InvalidArgument(message % (offset, length)) for a range whose end lies past 2**64 - 1, before librbd sees
+    it: librbd never completes an aio discard or zeroing whose end wraps around (python3-rbd hangs there), and a
+    synchronous zeroing of such a range allocates until the process dies (std::bad_alloc, or the OOM killer)."""
+    if length > <uint64_t>0xFFFFFFFFFFFFFFFF - offset:
+        raise make_ex(-C_EINVAL, message % (offset, length))
+    return 0

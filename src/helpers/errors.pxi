@@ -111,3 +111,19 @@ cdef extern from "<errno.h>":
         C_ENOTSUP "ENOTSUP"
         C_ESHUTDOWN "ESHUTDOWN"
         C_EROFS "EROFS"
+
+
+# Objects made by `Cls.__new__(Cls)` alone, or by a subclass whose __init__ forgot super().__init__(): their
+# attributes are still None, and handing None on as an image or a list would crash or mislead. Every public class
+# checks at its entry points and raises this instead.
+cdef object not_initialised(object obj):
+    """The exception for a method called on `obj` although its __init__ never ran."""
+    return InvalidArgument("this %s object was never initialised: its __init__ did not run (a subclass must call "
+                           "super().__init__())" % (type(obj).__name__,), errno=C_EINVAL)
+
+
+cdef object iter_entries(object owner, list entries):
+    """iter() over the entries an iterator class read when it was created; refuses one never initialised."""
+    if entries is None:
+        raise not_initialised(owner)
+    return iter(entries)

@@ -21,6 +21,18 @@
 # interpreter) or imported where it is used (a local `import` finds the calling interpreter's module).
 
 from cpython.weakref cimport PyWeakref_NewRef
+from posix.time cimport clock_gettime, CLOCK_MONOTONIC
+
+# How long an interpreter's exit waits, in all, for the calls and aio still in flight on the images it opened
+# before it leaks their handles: an operation on an unreachable cluster never finishes, and the process must be
+# able to exit all the same. Once a handle's rados.Rados is shut down nothing is waited for (nothing can finish).
+cdef double EXIT_WAIT_SECONDS = 30.0
+
+
+cdef double monotonic_seconds() noexcept nogil:
+    cdef timespec now
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec + now.tv_nsec * 1e-9
 
 
 cdef extern from "Python.h":
@@ -51,12 +63,13 @@ cdef class _Interpreter:
         """This interpreter's atexit hook: close the images it opened, stop its dispatcher."""
         global _cached_interpreter, _cached_interpreter_id
         self.exiting = True
+        cdef double deadline = monotonic_seconds() + EXIT_WAIT_SECONDS
         for ref in list(self.open_handles):
             handle = ref()
             if handle is None:
                 continue
             try:
-                handle._close_at_exit()
+                handle._close_at_exit(deadline)
             except BaseException:
                 pass
         if self.dispatcher is not None:

@@ -42,3 +42,8 @@ cdef list split_nul_separated(const char *buf, size_t size):
     if size == 0:
         return []
     return [item.decode("utf-8") for item in buf[:size].split(b"\0") if item]
+
+
+cdef str image_label(object name):
+    """A name (image, snapshot, group, ...) for a message: text, never a bytes repr; undecodable bytes replaced."""
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
