@@ -267,7 +267,10 @@ def generate():
            "import builtins", "import io", "from collections.abc import Awaitable, Callable, Iterator, Sequence",
            "from datetime import datetime", "from typing import TYPE_CHECKING, Any, Self", "", "import rados", "",
            "if TYPE_CHECKING:", "    from _typeshed import ReadableBuffer as Buffer, WriteableBuffer",
-           "else:", "    Buffer = WriteableBuffer = Any", ""]
+           "else:", "    Buffer = WriteableBuffer = Any",
+           "    # Executed as the module by documentation tools (Sphinx >= 9), it is a package as the real `rbd` is, so",
+           "    # that the pure-Python submodules beside it (rbd.streams) still import.",
+           "    __path__ = [__import__(\"os\").path.dirname(__file__)]", ""]
     for name in sorted(vars(rbd)):
         value = getattr(rbd, name)
         if name.startswith("_") or isinstance(value, type) or callable(value):
