@@ -268,8 +268,8 @@ def generate():
            "from datetime import datetime", "from typing import TYPE_CHECKING, Any, Self", "", "import rados", "",
            "if TYPE_CHECKING:", "    from _typeshed import ReadableBuffer as Buffer, WriteableBuffer",
            "else:", "    Buffer = WriteableBuffer = Any",
-           "    # Executed as the module by documentation tools (Sphinx >= 9), it is a package as the real `rbd` is, so",
-           "    # that the pure-Python submodules beside it (rbd.streams) still import.",
+           "    # Executed as the module by documentation tools (Sphinx >= 9), it is a package as the real `rbd`",
+           "    # is, so that the pure-Python submodules beside it (rbd.streams) still import.",
            "    __path__ = [__import__(\"os\").path.dirname(__file__)]", ""]
     for name in sorted(vars(rbd)):
         value = getattr(rbd, name)

@@ -633,10 +633,6 @@ Iterates over the status dicts of the pool's mirrored images, fetched `max_read`
     def __init__(self, ioctx, *, max_read=1024):
         self._start_paging(ioctx, max_read)
 
-    def get_next_chunk(self):
-        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
-        self._next_chunk()
-
     cdef tuple _fetch(self, rados_ioctx_t io, const char *start):
         cdef size_t max_read = self.max_read
         cdef size_t count = 0
@@ -662,6 +658,10 @@ Iterates over the status dicts of the pool's mirrored images, fetched `max_read`
             free(image_ids)
             free(images)
 
+    def get_next_chunk(self):
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        self._next_chunk()
+
 
 cdef class MirrorImageInstanceIdIterator(_MirrorPagedIterator):
     """MirrorImageInstanceIdIterator(ioctx, *, max_read=1024)
@@ -672,10 +672,6 @@ Iterates over (image_id, instance_id) for the images an rbd-mirror instance repl
 
     def __init__(self, ioctx, *, max_read=1024):
         self._start_paging(ioctx, max_read)
-
-    def get_next_chunk(self):
-        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
-        self._next_chunk()
 
     cdef tuple _fetch(self, rados_ioctx_t io, const char *start):
         cdef size_t max_read = self.max_read
@@ -701,6 +697,10 @@ Iterates over (image_id, instance_id) for the images an rbd-mirror instance repl
             free(image_ids)
             free(instance_ids)
 
+    def get_next_chunk(self):
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        self._next_chunk()
+
 
 cdef class MirrorImageInfoIterator(_MirrorPagedIterator):
     """MirrorImageInfoIterator(ioctx, mode_filter, *, max_read=1024)
@@ -716,10 +716,6 @@ Iterates over (image_id, {'mode', 'global_id', 'state', 'primary'}) for the pool
         if self.has_filter:
             self.mode_filter = mode_filter
         self._start_paging(ioctx, max_read)
-
-    def get_next_chunk(self):
-        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
-        self._next_chunk()
 
     cdef tuple _fetch(self, rados_ioctx_t io, const char *start):
         cdef size_t max_read = self.max_read
@@ -751,3 +747,7 @@ Iterates over (image_id, {'mode', 'global_id', 'state', 'primary'}) for the pool
             free(image_ids)
             free(modes)
             free(infos)
+
+    def get_next_chunk(self):
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        self._next_chunk()

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer as Buffer, WriteableBuffer
 else:
     Buffer = WriteableBuffer = Any
-    # Executed as the module by documentation tools (Sphinx >= 9), it is a package as the real `rbd` is, so
-    # that the pure-Python submodules beside it (rbd.streams) still import.
+    # Executed as the module by documentation tools (Sphinx >= 9), it is a package as the real `rbd`
+    # is, so that the pure-Python submodules beside it (rbd.streams) still import.
     __path__ = [__import__("os").path.dirname(__file__)]
 
 ECANCELED: int
