@@ -101,6 +101,20 @@ def write_release_pxi():
             f.write(text)
 
 
+def assemble_classes():
+    """build/generated/assembled/: Image and RBD each joined into one class from their parts in the area files,
+    and the area files without those parts (src/rbd.pyx includes these; see tools/assemble.py)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+    try:
+        import assemble
+    finally:
+        del sys.path[0]
+    try:
+        assemble.write()
+    except assemble.AssemblyError as e:
+        sys.exit("error: cannot build rbd: %s" % e)
+
+
 def extensions():
     from Cython.Build import cythonize
 
@@ -122,6 +136,7 @@ def extensions():
     if metadata_only():
         return [module]  # nothing is compiled: the release of the installed header does not matter yet
     write_release_pxi()
+    assemble_classes()
     return cythonize(
         [module],
         include_path=["src", GENERATED],

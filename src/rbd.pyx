@@ -53,24 +53,26 @@ include "helpers/late_calls.pxi"
 include "helpers/constants.pxi"
 include "helpers/interpreters.pxi"
 
-# The areas. `Image` is built as one chain of classes, one link per area (Cython cannot split a class across
-# files), and `RBD` from one mixin per area.
-include "areas/image.pxi"
-include "areas/io.pxi"
-include "areas/snapshots.pxi"
-include "areas/clones.pxi"
-include "areas/locks.pxi"
-include "areas/metadata.pxi"
-include "areas/config.pxi"
-include "areas/encryption.pxi"
-include "areas/mirroring.pxi"
-include "areas/groups.pxi"
-include "areas/migration.pxi"
-include "areas/trash.pxi"
-include "areas/namespaces.pxi"
-include "areas/pool.pxi"
-include "areas/aio.pxi"
-include "areas/fileobj.pxi"
+# The areas, one file each (src/areas/<area>.pxi). Each defines its part of `Image` and of `RBD` under a header
+# `cdef class Image:  # part of rbd.Image` / `class RBD:  # part of rbd.RBD`: Cython cannot split a class across
+# files, so tools/assemble.py (run by setup.py before Cython) writes into build/generated/assembled/ each area
+# file without its parts, and one class_Image.pxi and one class_RBD.pxi joining the parts in this order.
+include "assembled/image.pxi"
+include "assembled/io.pxi"
+include "assembled/snapshots.pxi"
+include "assembled/clones.pxi"
+include "assembled/locks.pxi"
+include "assembled/metadata.pxi"
+include "assembled/config.pxi"
+include "assembled/encryption.pxi"
+include "assembled/mirroring.pxi"
+include "assembled/groups.pxi"
+include "assembled/migration.pxi"
+include "assembled/trash.pxi"
+include "assembled/namespaces.pxi"
+include "assembled/pool.pxi"
+include "assembled/aio.pxi"
+include "assembled/fileobj.pxi"
 
 
 def requires_not_closed(f):
@@ -88,17 +90,6 @@ def requires_not_closed(f):
     return wrapper
 
 
-cdef class Image(_ImageAio):
-    """Image(ioctx, name=None, snapshot=None, read_only=False, image_id=None, _oncomplete=None)
---
-
-    An open RBD image: I/O, snapshots, clones, locks, metadata, mirroring. Open it by `name` or by `image_id`,
-    optionally at `snapshot` (then read-only), and close it with `close()` or a `with` block. Every method of a
-    closed image raises InvalidArgument("image is closed").
-    """
-
-
-class RBD(_RBDImages, _RBDClones, _RBDMetadata, _RBDConfig, _RBDMirroring, _RBDGroups, _RBDMigration,
-          _RBDTrash, _RBDNamespaces, _RBDPool, _RBDAio):
-    """Pool-level operations: create, clone, list, remove and rename images; trash, namespaces, groups,
-    migration, mirroring, pool metadata and configuration. It holds no state: one instance serves any pool."""
+# The two public classes, each one class made of every area's part (see above).
+include "assembled/class_Image.pxi"
+include "assembled/class_RBD.pxi"

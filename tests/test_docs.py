@@ -29,8 +29,8 @@ def defining_class(cls, attr):
 
 def public_surface():
     """{"rbd.Class": kind, "rbd.Class.method": "method", "rbd.function": "function"} of the module, where a
-    method is every public callable attribute that a class of this module defines (its own, or one of the
-    private per-area base classes'); what comes from `object`, `Exception` or `io` is not ours to document."""
+    method is every public callable attribute that a class of this module defines (its own, or a base class's
+    of this module); what comes from `object`, `Exception` or `io` is not ours to document."""
     surface = {}
     for name, cls in public_classes().items():
         surface["rbd." + name] = "exception" if issubclass(cls, BaseException) else "class"
@@ -99,7 +99,7 @@ def test_librbd_python_page_is_upstreams_directive(built_site):
         source = f.read()
     assert ".. automodule:: rbd\n   :members: RBD, Image, SnapIterator\n" in source
     text = page_text(built_site, "librbd-python.html")
-    # The three classes with their methods, inherited from the private per-area bases included.
+    # The three classes with all their methods.
     for name in ("RBD.remove", "RBD.trash_remove", "Image.read", "Image.flatten", "Image.aio_read",
                  "SnapIterator"):
         assert 'id="rbd.%s"' % name in open(os.path.join(built_site, "librbd-python.html")).read(), name

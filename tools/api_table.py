@@ -20,6 +20,7 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tools"))
+from assemble import area_order  # noqa: E402
 from check_pxd_coverage import (DEFAULT_HEADER, FIRST_RELEASE, header_functions, header_macros,  # noqa: E402
                                 pxd_functions, release_flags)
 
@@ -28,28 +29,15 @@ TABLE = os.path.join(REPO, "docs", "api-table.md")
 DATA = os.path.join(REPO, "tests", "data")
 RELEASES = ("16.2.15", "18.2.7", "20.2.4")  # tests/data/rbd-<release>.json: upstream's surface of each
 CLASS_RE = re.compile(r"^(?:cdef )?class (\w+)(?:\((\w+))?")
-BASES = {}  # class -> its first base, as written in the sources (for methods inherited from private bases)
+BASES = {}  # class -> its first base, as written in the sources (for methods inherited from a private base)
 DEF_RE = re.compile(r"^    (?:    )?(?:async )?def (\w+)\(")  # deeper when inside an `IF HAS_...:` block
 HELPER_RE = re.compile(r"^(?:    )?cdef (?:[\w *]+ )?\*?(\w+)\(")  # module-level cdef helpers (maybe under IF)
 CALL_RE = re.compile(r"(?<![A-Za-z0-9])(rbd_\w+)\b")  # also in late_rbd_* (helpers/late_calls.pxi)
-# Area classes fold into the public class they build.
-PUBLIC_CLASS = {"_ImageBase": "Image", "_RBDImages": "RBD"}
-
-
-def public_class(name):
-    if name in PUBLIC_CLASS:
-        return PUBLIC_CLASS[name]
-    if name.startswith("_Image"):
-        return "Image"
-    if name.startswith("_RBD"):
-        return "RBD"
-    return name
 
 
 def area_files():
-    with open(os.path.join(REPO, "src", "rbd.pyx")) as f:
-        order = re.findall(r'^include "areas/(\w+)\.pxi"', f.read(), re.M)
-    return [(name, os.path.join(AREAS, name + ".pxi")) for name in order]
+    """(area, path) in the order src/rbd.pyx includes them (tools/assemble.py joins their class parts)."""
+    return [(name, os.path.join(AREAS, name + ".pxi")) for name in area_order()]
 
 
 def scan(path, c_functions):
@@ -85,7 +73,7 @@ def scan(path, c_functions):
             continue
         m = DEF_RE.match(line)
         if m and current_class:
-            current = [public_class(current_class), m.group(1), [], []]
+            current = [current_class, m.group(1), [], []]
             rows.append(current)
             continue
         code = line.split("#", 1)[0]

@@ -3,8 +3,10 @@
 
 usage: <venv>/bin/python tools/gen_stubs.py [--check]
 
-Parameter and return types come from the tables below (by name), signatures from `inspect` on the built module,
-so the stub cannot disagree with the code about names, order or defaults. --check fails if that file is stale
+Parameter and return types come from the tables below (by name), signatures (with the defaults that are plain
+literals) and docstrings from `inspect` on the built module, so the stub cannot disagree with the code about
+names, order, defaults or documentation: documentation tools that read the stub instead of the module (Sphinx
+>= 9 does, for a native module) show the module's own docstrings and defaults. --check fails if that file is stale
 (tests/test_stubs.py runs it).
 """
 import inspect
@@ -94,6 +96,53 @@ RETURN_TYPES = {
 ASYNC_RETURNS = {"read": "bytes", "write": "int", "size": "int"}
 
 
+def docstring_of(obj, name=None):
+    """The cleaned docstring of `obj` (without the "Name(args)" signature line Cython-style docstrings start
+    with), or None."""
+    doc = obj.__doc__ if isinstance(getattr(obj, "__doc__", None), str) else None
+    if not doc:
+        return None
+    lines = doc.strip("\n").splitlines()
+    if name and lines and lines[0].strip().startswith(name + "(") and lines[0].rstrip().endswith(")"):
+        lines = lines[1:]
+        if lines and lines[0].strip() == "--":
+            lines = lines[1:]
+    doc = inspect.cleandoc("\n".join(lines))
+    return doc or None
+
+
+def docstring_lines(doc, indent):
+    """A docstring literal, indented, as stub lines (its text exactly the module's, once cleaned)."""
+    text = doc.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if text.endswith('"'):
+        text = text[:-1] + '\\"'
+    lines = text.splitlines()
+    pad = " " * indent
+    if len(lines) == 1:
+        return [pad + '"""%s"""' % lines[0]]
+    return [pad + '"""' + lines[0]] + [(pad + line) if line.strip() else "" for line in lines[1:]] + [pad + '"""']
+
+
+def own_docstring(cls, attr, func):
+    """The docstring of method `attr`, when a class of this module defines it (not object's or io's)."""
+    for klass in cls.__mro__:
+        if attr in vars(klass):
+            if klass.__module__ != "rbd":
+                return None
+            doc = docstring_of(func)
+            generic = docstring_of(getattr(object, attr)) if hasattr(object, attr) else None
+            return None if doc == generic else doc  # "Return repr(self).": what a slot without a docstring says
+    return None
+
+
+def default_text(param):
+    """The parameter's default as the module has it, when it is a plain literal; else `...`."""
+    value = param.default
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return repr(value)
+    return "..."
+
+
 def signature_of(func, owner=None):
     """inspect's signature; for a C-level __init__, the class's own (its docstring's "Name(args)\n--" header)."""
     if owner is not None and isinstance(owner, type):
@@ -139,7 +188,7 @@ def render_signature(func, name, in_class=True, owner=None):
             annotation += " | None"
         text += ": " + annotation
         if param.default is not param.empty:
-            text += " = ..."
+            text += " = " + default_text(param)
         parts.append(text)
     return "(%s)" % ", ".join(parts)
 
@@ -161,7 +210,12 @@ def method_lines(cls, attr, func):
     lines = []
     if is_static:
         lines.append("    @staticmethod")
-    lines.append("    %s %s%s -> %s: ..." % (prefix, attr, sig, returns))
+    doc = own_docstring(cls, attr, func)
+    if doc is None:
+        lines.append("    %s %s%s -> %s: ..." % (prefix, attr, sig, returns))
+    else:
+        lines.append("    %s %s%s -> %s:" % (prefix, attr, sig, returns))
+        lines += docstring_lines(doc, 8)
     return lines
 
 
@@ -185,10 +239,9 @@ def class_block(cls):
     if cls is getattr(rbd, "ImageFile", None):
         bases = ["io.RawIOBase"]
     lines = ["class %s%s:" % (cls.__name__, "(%s)" % ", ".join(bases) if bases else "")]
-    doc = [line for line in (cls.__doc__ or "").strip().splitlines()
-           if line.strip() and not line.startswith(cls.__name__ + "(")]
+    doc = docstring_of(cls, cls.__name__)
     if doc:
-        lines.append('    """%s"""' % doc[0].strip().replace('"""', "'"))
+        lines += docstring_lines(doc, 4)
     for attr in public_attrs(cls):
         value = getattr(cls, attr)
         if callable(value):
@@ -197,7 +250,7 @@ def class_block(cls):
             lines += method_lines(cls, attr, value)
         elif not attr.startswith("_"):
             lines.append("    %s: Any" % attr)
-    if len(lines) == (2 if doc else 1):
+    if len(lines) == 1:
         lines.append("    ...")
     return lines
 
@@ -205,13 +258,19 @@ def class_block(cls):
 def generate():
     # Documentation tools (Sphinx >= 9 for a native module) execute the stub: annotations stay unevaluated
     # strings, and _typeshed, which exists only for type checkers, is imported for them alone.
-    out = ['"""Type stubs for rbd built for librbd %d.%d (generated by tools/gen_stubs.py from the built module: do '
-           'not edit)."""' % tuple(BUILT_FOR[:2]),
+    # The module's own docstrings (module, classes, methods, functions) are copied in: documentation tools that
+    # read the stub instead of the module show them.
+    out = docstring_lines(docstring_of(rbd), 0) + [
+           "# Type stubs for rbd built for librbd %d.%d: generated by tools/gen_stubs.py from the built module (do "
+           "not edit)." % tuple(BUILT_FOR[:2]),
            "from __future__ import annotations", "",
            "import builtins", "import io", "from collections.abc import Awaitable, Callable, Iterator, Sequence",
            "from datetime import datetime", "from typing import TYPE_CHECKING, Any, Self", "", "import rados", "",
            "if TYPE_CHECKING:", "    from _typeshed import ReadableBuffer as Buffer, WriteableBuffer",
-           "else:", "    Buffer = WriteableBuffer = Any", ""]
+           "else:", "    Buffer = WriteableBuffer = Any",
+           "    # Executed as the module by documentation tools (Sphinx >= 9), it is a package as the real `rbd`",
+           "    # is, so that the pure-Python submodules beside it (rbd.streams) still import.",
+           "    __path__ = [__import__(\"os\").path.dirname(__file__)]", ""]
     for name in sorted(vars(rbd)):
         value = getattr(rbd, name)
         if name.startswith("_") or isinstance(value, type) or callable(value):
@@ -221,8 +280,9 @@ def generate():
     out.append("")
     for name in ("cstr", "decode_cstr", "requires_not_closed"):
         func = getattr(rbd, name)
-        out.append("def %s%s -> %s: ..." % (name, render_signature(func, name, in_class=False),
-                                            RETURN_TYPES.get(name, "Any")))
+        header = "def %s%s -> %s:" % (name, render_signature(func, name, in_class=False), RETURN_TYPES.get(name, "Any"))
+        doc = docstring_of(func)
+        out += [header] + docstring_lines(doc, 4) if doc else [header + " ..."]
     out.append("")
     classes = [getattr(rbd, n) for n in sorted(vars(rbd)) if isinstance(getattr(rbd, n), type)
                and getattr(rbd, n).__module__ == "rbd" and not n.startswith("_")]
@@ -230,12 +290,15 @@ def generate():
     for cls in sorted(exceptions, key=lambda c: len(c.__mro__)):
         base = cls.__bases__[0].__name__
         out.append("class %s(%s):" % (cls.__name__, base))
+        doc = docstring_of(cls, cls.__name__)
+        if doc:
+            out += docstring_lines(doc, 4)
         if cls.__name__ == "OSError":
             out.append("    errno: int | None")
             out.append("    def __init__(self, message: str, errno: int | None = ...) -> None: ...")
         elif cls.__name__ == "CompareMismatchError":
             out.append("    mismatch_offset: int")
-        else:
+        elif not doc:
             out.append("    ...")
         out.append("")
     for cls in classes:

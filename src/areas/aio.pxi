@@ -367,7 +367,7 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
 
     cdef ssize_t _set_open_snap(self) noexcept:
         """Move the image just opened at its head to `open_snap`; on failure close it and keep the error."""
-        cdef _ImageBase image = <_ImageBase>self.image
+        cdef Image image = <Image>self.image
         cdef const char *c_snap = self.open_snap
         cdef int ret
         with nogil:
@@ -380,7 +380,7 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
         return ret
 
     cdef object _result(self, ssize_t ret):
-        cdef _ImageBase image
+        cdef Image image
         cdef rbd_mirror_image_info_t *info
         if self.kind == KIND_READ:
             if ret < 0:
@@ -392,7 +392,7 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
         if self.kind == KIND_SNAP_ID:
             return self.node.snap_id if ret >= 0 else None
         if self.kind == KIND_COMPARE:
-            return (<_CompareWrite>self.buf).error(ret, (<_ImageBase>self.image).name) if ret < 0 else None
+            return (<_CompareWrite>self.buf).error(ret, (<Image>self.image).name) if ret < 0 else None
         if self.kind == KIND_MIRROR_MODE:
             return int(self.node.mirror_mode) if ret >= 0 else None
         if self.kind == KIND_MIRROR_INFO:
@@ -405,7 +405,7 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
             finally:
                 rbd_mirror_image_get_info_cleanup(info)
         if self.kind == KIND_OPEN:
-            image = <_ImageBase>self.image
+            image = <Image>self.image
             if ret < 0:
                 image.image = NULL
             else:
@@ -464,7 +464,7 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
         return ret
 
 
-cdef class _ImageAio(_ImageMigration):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
     cdef int aio_in_flight     # operations inside librbd; changed atomically (also by librbd threads)
 
     cdef Completion _new_completion(self, object oncomplete, int kind):
@@ -732,7 +732,7 @@ cdef class _ImageAio(_ImageMigration):
         return self._end_aio(comp, ret, "error getting mirror mode for image %s", (self.name,))
 
 
-class _RBDAio:
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD's asynchronous open."""
 
     def aio_open_image(self, oncomplete, ioctx, name=None, snapshot=None, read_only=False, image_id=None):

@@ -1,7 +1,7 @@
 # Clones and copies: RBD.clone, parent info, flatten, children (ChildIterator), copy, deep_copy, sparsify.
 
 
-cdef class _ImageClones(_ImageSnapshots):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def get_parent_image_spec(self):
         """The parent of this clone: {'pool_name', 'pool_namespace', 'image_name', 'snap_name'}; from librbd 1.20
@@ -112,7 +112,7 @@ cdef class _ImageClones(_ImageSnapshots):
         cdef rados_ioctx_t io = ioctx_handle(dest_ioctx)
         cdef bytes name_bytes = cstr(dest_name, "dest_name")
         cdef const char *c_name = name_bytes
-        cdef _ImageOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
+        cdef _CreationOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
                                                         stripe_count=stripe_count, data_pool=data_pool)
         cdef rbd_image_options_t c_options = options.handle
         cdef int ret
@@ -134,7 +134,7 @@ cdef class _ImageClones(_ImageSnapshots):
         cdef rados_ioctx_t io = ioctx_handle(dest_ioctx)
         cdef bytes name_bytes = cstr(dest_name, "dest_name")
         cdef const char *c_name = name_bytes
-        cdef _ImageOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
+        cdef _CreationOptions options = build_image_options(format=None, features=features, order=order, stripe_unit=stripe_unit,
                                                         stripe_count=stripe_count, data_pool=data_pool,
                                                         clone_format=clone_format, flatten=flatten)
         cdef rbd_image_options_t c_options = options.handle
@@ -162,7 +162,7 @@ cdef class _ImageClones(_ImageSnapshots):
             raise make_ex(ret, "error sparsifying %s" % (self.name,))
 
 
-class _RBDClones:
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD method that clones an image from a snapshot."""
 
     # librbd 1.20's module takes a snapshot name or id, and renamed the third parameter (keyword callers use the
@@ -217,7 +217,7 @@ cdef clone_image(p_ioctx, p_name, snapshot, str snapshot_param, c_ioctx, c_name,
     cdef const char *c_p_name = p_name_bytes
     cdef const char *c_p_snap = opt_str(p_snap_bytes)
     cdef const char *c_c_name = c_name_bytes
-    cdef _ImageOptions options = build_image_options(format=None, features=features, order=order,
+    cdef _CreationOptions options = build_image_options(format=None, features=features, order=order,
                                                     stripe_unit=stripe_unit, stripe_count=stripe_count,
                                                     data_pool=data_pool, clone_format=clone_format)
     cdef rbd_image_options_t c_options = options.handle
@@ -243,7 +243,7 @@ Iterates over an image's clones as dicts {'pool', 'pool_namespace', 'image', 'id
     cdef object image
     cdef list entries
 
-    def __init__(self, _ImageClones image not None, descendants=False):
+    def __init__(self, Image image not None, descendants=False):
         self.image = image
         self.entries = _list_linked_images(image, bool(descendants))
 
@@ -251,7 +251,7 @@ Iterates over an image's clones as dicts {'pool', 'pool_namespace', 'image', 'id
         return iter_entries(self, self.entries)
 
 
-cdef list _list_linked_images(_ImageClones image, bint descendants):
+cdef list _list_linked_images(Image image, bint descendants):
     """The children (or all descendants) of `image`, from rbd_list_children3 / rbd_list_descendants."""
     cdef size_t count = 16
     cdef size_t asked

@@ -8,7 +8,7 @@ cdef bytes config_key(object key):
     return b"conf_" + cstr(key, "key")
 
 
-cdef class _ImageConfig(_ImageMetadata):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def config_list(self):
         """A ConfigImageIterator of {'name', 'value', 'source'} for every rbd option as this image sees it."""
@@ -44,7 +44,7 @@ Iterates over {'name': str, 'value': str, 'source': RBD_CONFIG_SOURCE_*}, one pe
     sees them. The list is fetched when the iterator is created."""
     cdef list entries
 
-    def __init__(self, _ImageBase image not None):
+    def __init__(self, Image image not None):
         cdef int count = 128
         cdef int asked
         cdef rbd_config_option_t *options = NULL
@@ -124,7 +124,7 @@ Iterates over {'name': str, 'value': str, 'source': RBD_CONFIG_SOURCE_*}, one pe
         return iter_entries(self, self.entries)
 
 
-class _RBDConfig:
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods for a pool's configuration overrides."""
 
     def config_list(self, ioctx):

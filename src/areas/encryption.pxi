@@ -105,7 +105,7 @@ cdef void fill_load_options(_LoadOptions *options, int format, _Passphrase secre
             options.opts_size = sizeof(options.luks)
 
 
-cdef class _ImageEncryption(_ImageConfig):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def encryption_format(self, format, passphrase, cipher_alg=RBD_ENCRYPTION_ALGORITHM_AES256):
         """Format the image for encryption with `format` (RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2), protected by

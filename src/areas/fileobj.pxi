@@ -43,7 +43,7 @@ class ImageFile(_io.RawIOBase):
     _label = "?"
 
     def __init__(self, image, writable=None, close_image=False):
-        if not isinstance(image, _ImageIO):
+        if not isinstance(image, Image):
             raise TypeError("image must be an rbd.Image, not %s" % type(image).__name__)
         image.require_not_closed()
         if writable is None:
@@ -56,7 +56,7 @@ class ImageFile(_io.RawIOBase):
         self._writable = bool(writable)
         self._close_image = bool(close_image)
         self._position = 0
-        self._label = image_label((<_ImageBase>image).name)
+        self._label = image_label((<Image>image).name)
 
     @property
     def image(self):

@@ -7,7 +7,7 @@
 # keep the Ioctx object alive and check it on every call (a closed Ioctx raises InvalidArgument).
 
 
-cdef class _ImageGroups(_ImageMirroring):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def group(self):
         """The group the image belongs to: {'pool': pool id, 'name': group name}; {'pool': -1, 'name': ''} if
@@ -27,7 +27,7 @@ cdef class _ImageGroups(_ImageMirroring):
             rbd_group_info_cleanup(&info, sizeof(info))
 
 
-class _RBDGroups:
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods that create, remove, rename and list groups."""
 
     def group_create(self, ioctx, name):

@@ -1,7 +1,7 @@
 # Image lifecycle and properties: open/close, size, stat, names and ids, features and flags, timestamps;
 # and the pool-level calls that create, remove, rename and list images.
 #
-# `_ImageBase` holds the librbd handle. Every method goes through `_begin_call()` / `_end_call()`: the first
+# `Image` holds the librbd handle. Every method goes through `_begin_call()` / `_end_call()`: the first
 # raises upstream's InvalidArgument("image is closed") and counts the call in flight, so that `close()` from
 # another thread waits for calls already inside librbd instead of freeing the handle under them.
 
@@ -45,7 +45,15 @@ cdef int open_image_handle(rados_ioctx_t io, const char *c_name, const char *c_i
 
 
 @cython.no_gc_clear  # __dealloc__ needs `cluster` to decide whether rbd_close is still safe
-cdef class _ImageBase:
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
+    """Image(ioctx, name=None, snapshot=None, read_only=False, image_id=None, _oncomplete=None)
+--
+
+    An open RBD image: I/O, snapshots, clones, locks, metadata, mirroring. Open it by `name` or by `image_id`,
+    optionally at `snapshot` (then read-only), and close it with `close()` or a `with` block. Every method of a
+    closed image raises InvalidArgument("image is closed").
+    """
+    # The handle's state, which every area's methods use (aio.pxi adds `aio_in_flight`).
     cdef rbd_image_t image
     cdef bint closed
     cdef object ioctx
@@ -107,9 +115,6 @@ cdef class _ImageBase:
         # Bounded: an operation that never finishes (unreachable cluster) must not keep the process from exiting.
         self._close(deadline)
 
-    def _open_async(self, oncomplete, *args):
-        raise FunctionNotSupported("asynchronous open is not available in this build")
-
     def __dealloc__(self):
         # No Python calls here: the object is half torn down. In-flight calls hold a reference, so none remain.
         if not self.closed and self.image != NULL and cluster_connected(self.cluster):
@@ -145,10 +150,6 @@ cdef class _ImageBase:
                             % (self.name,), errno=C_EBUSY)
         return 0
 
-    cdef bint _wait_for_aio(self, double deadline) except -1:
-        # Overridden by the aio area, which counts the operations still inside librbd.
-        return True
-
     cdef bint _worth_waiting(self, double deadline) except -1:
         """Whether waiting for this handle's calls or aio in flight can still end: not once its rados.Rados is
         shut down (librbd then never finishes them), nor past `deadline` (monotonic_seconds(); 0: none)."""
@@ -166,17 +167,8 @@ cdef class _ImageBase:
                 usleep(1000)
         return True
 
-    cdef int _refuse_writes_while_locked(self) except -1:
-        """Before a write or flush: overridden by the locks area (advisory locks taken through this handle)."""
-        return 0
-
-    cdef int _refuse_reads_while_locked(self) except -1:
-        """Before a read: overridden by the locks area (reads that need the exclusive lock under an advisory one)."""
-        return 0
-
-    cdef int _refuse_under_any_advisory_lock(self, int err) except -1:
-        """Before a call librbd would never finish under an advisory lock: overridden by the locks area."""
-        return 0
+    # Defined by other areas: _open_async and _wait_for_aio (aio.pxi), which also declares `aio_in_flight`;
+    # _refuse_writes_while_locked, _refuse_reads_while_locked and _refuse_under_any_advisory_lock (locks.pxi).
 
     cdef int _settle(self) except -1:
         """Wait for this handle's calls and aio still in flight, before a call that librbd cannot run beside them.
@@ -476,8 +468,10 @@ ELSE:
         return datetime.fromtimestamp(seconds)
 
 
-class _RBDImages:
-    """RBD methods that create, remove, rename and list images."""
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
+    """Pool-level operations: create, clone, list, remove and rename images; trash, namespaces, groups,
+    migration, mirroring, pool metadata and configuration. It holds no state: one instance serves any pool."""
+    # This area's part: create, remove, rename and list images.
 
     def version(self):
         """The librbd version as (major, minor, extra), e.g. (1, 16, 0) for Ceph 16 (not Ceph's version)."""
@@ -500,7 +494,7 @@ class _RBDImages:
         cdef uint64_t c_size = size
         cdef int c_order = 0
         cdef int ret
-        cdef _ImageOptions options
+        cdef _CreationOptions options
         if old_format:
             if features or stripe_unit or stripe_count or data_pool is not None:
                 raise InvalidArgument("format 1 images do not support feature masks, non-default striping, "

@@ -252,7 +252,7 @@ IF HAS_COMPARE_AND_WRITEV:
         return ret
 
 
-cdef class _ImageIO(_ImageBase):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def read(self, offset, length, fadvise_flags=0):
         """Read `length` bytes at `offset`; fewer only at the end of the image. Past the end: InvalidArgument."""

@@ -7,7 +7,7 @@
 
 # The advisory locks taken through this module and not released through it: (client instance id, pool id, image
 # id) -> set of cookies. An advisory lock belongs to the client, not to the handle: it outlives close(), and every
-# handle of the client on that image is affected (see _ImageLocks._refuse_writes_while_locked).
+# handle of the client on that image is affected (see Image._refuse_writes_while_locked in this file).
 cdef dict _advisory_locks = {}
 
 
@@ -82,7 +82,7 @@ cdef int refuse_if_advisory_locked(rados_ioctx_t io, bytes name, bytes image_id,
                      client.decode("utf-8", "replace"), what))
 
 
-cdef class _ImageLocks(_ImageClones):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     cdef object _lock_key(self):
         if self.lock_key is None:
@@ -387,7 +387,7 @@ Iterates over {'mode': RBD_LOCK_MODE_*, 'owner': str} for the owners of an image
     (none when it is not held). The list is fetched when the iterator is created."""
     cdef list entries
 
-    def __init__(self, _ImageBase image not None):
+    def __init__(self, Image image not None):
         cdef rbd_lock_mode_t mode = RBD_LOCK_MODE_EXCLUSIVE
         cdef size_t count = 8
         cdef size_t asked
@@ -435,7 +435,7 @@ Iterates over {'addr': str, 'id': int, 'cookie': int}, one per client watching a
     fetched when the iterator is created."""
     cdef list entries
 
-    def __init__(self, _ImageBase image not None):
+    def __init__(self, Image image not None):
         cdef size_t count = 16
         cdef size_t asked
         cdef rbd_image_watcher_t *watchers = NULL

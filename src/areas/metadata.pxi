@@ -7,7 +7,7 @@ cdef uint64_t METADATA_CHUNK = 32        # pairs per rbd_metadata_list call
 cdef size_t METADATA_BUFFER = 4096       # first size of each list buffer; grown on -ERANGE
 
 
-cdef class _ImageMetadata(_ImageLocks):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     cdef str _get_metadata(self, bytes key, str missing):
         """The value of `key`; KeyError(missing) if there is none."""
@@ -141,9 +141,9 @@ cdef class MetadataIterator(_MetadataPages):
 
 Iterates over the (key, value) pairs of an image's metadata, in key order, one page at a time (the first
     page is fetched when the iterator is created). It keeps the image alive."""
-    cdef _ImageBase image
+    cdef Image image
 
-    def __init__(self, _ImageBase image not None):
+    def __init__(self, Image image not None):
         self.image = image
         self.initialised = True
         self._fetch_next()
@@ -235,7 +235,7 @@ cdef int _pool_metadata_remove(object ioctx, bytes key, str missing, str what) e
     return 0
 
 
-class _RBDMetadata:
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods for pool metadata."""
 
     def pool_metadata_get(self, ioctx, key):

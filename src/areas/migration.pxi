@@ -5,7 +5,7 @@
 # `migration_status` fills `dest_pool_id` from the destination (upstream copied the source pool id there).
 
 
-cdef class _ImageMigration(_ImageGroups):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def migration_source_spec(self):
         """The migration source of this (destination) image, as a dict parsed from librbd's JSON spec.
@@ -40,7 +40,7 @@ cdef migration_step(migration_step_fn step, ioctx, image_name, on_progress, str 
         raise make_ex(ret, "error %s migration of image %s" % (what, image_name))
 
 
-class _RBDMigration:
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods that move an image live to another pool, name or layout, or import it from another source."""
 
     def migration_prepare(self, ioctx, image_name, dest_ioctx, dest_image_name, features=None, order=None,
@@ -56,7 +56,7 @@ class _RBDMigration:
         cdef bytes dest_bytes = cstr(dest_image_name, "dest_image_name")
         cdef const char *c_name = name_bytes
         cdef const char *c_dest = dest_bytes
-        cdef _ImageOptions options = build_image_options(format=None, features=features, order=order,
+        cdef _CreationOptions options = build_image_options(format=None, features=features, order=order,
                                                         stripe_unit=stripe_unit, stripe_count=stripe_count,
                                                         data_pool=data_pool, clone_format=clone_format,
                                                         flatten=flatten)
@@ -82,7 +82,7 @@ class _RBDMigration:
         cdef bytes dest_bytes = cstr(dest_image_name, "dest_image_name")
         cdef const char *c_spec = spec_bytes
         cdef const char *c_dest = dest_bytes
-        cdef _ImageOptions options = build_image_options(format=None, features=features, order=order,
+        cdef _CreationOptions options = build_image_options(format=None, features=features, order=order,
                                                         stripe_unit=stripe_unit, stripe_count=stripe_count,
                                                         data_pool=data_pool)
         cdef int ret

@@ -77,7 +77,7 @@ cdef size_t mirror_page_size(object max_read) except 0:
     return size
 
 
-cdef class _ImageMirroring(_ImageEncryption):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def mirror_image_enable(self, mode=RBD_MIRROR_IMAGE_MODE_JOURNAL):
         """Enable mirroring of this image in `mode` (RBD_MIRROR_IMAGE_MODE_JOURNAL or _SNAPSHOT).
@@ -231,7 +231,7 @@ cdef class _ImageMirroring(_ImageEncryption):
         return first_c_string(filled)
 
 
-class _RBDMirroring:
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods for pool mirroring: mode, site name, peers, bootstrap tokens and image status lists."""
 
     def mirror_site_name_get(self, rados):
@@ -587,15 +587,15 @@ cdef class _MirrorPagedIterator:
         self.next_start = b""
         self.entries = []
         self.rewind = False
-        self.get_next_chunk()
+        self._next_chunk()
         return 0
 
     cdef tuple _fetch(self, rados_ioctx_t io, const char *start):
         """(list of entries, id of the last image or None) for the page after image id `start`."""
         raise NotImplementedError
 
-    def get_next_chunk(self):
-        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+    cdef int _next_chunk(self) except -1:
+        """get_next_chunk() of the public iterators (defined in each, so that each documents it)."""
         if self.ioctx is None:
             raise not_initialised(self)
         cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
@@ -603,6 +603,7 @@ cdef class _MirrorPagedIterator:
         entries, last_id = self._fetch(io, start)
         self.entries = entries
         self.next_start = last_id if entries else b""
+        return 0
 
     def __iter__(self):
         if self.ioctx is None:
@@ -610,14 +611,14 @@ cdef class _MirrorPagedIterator:
         if self.rewind:
             self.rewind = False
             self.next_start = b""
-            self.get_next_chunk()
+            self._next_chunk()
         moved = False
         while self.entries:
             entries = self.entries
             yield from entries
             if <size_t>len(entries) < self.max_read:
                 break
-            self.get_next_chunk()
+            self._next_chunk()
             moved = True
         if moved:
             self.rewind = True
@@ -661,6 +662,10 @@ Iterates over the status dicts of the pool's mirrored images, fetched `max_read`
             free(image_ids)
             free(images)
 
+    def get_next_chunk(self):
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        self._next_chunk()
+
 
 cdef class MirrorImageInstanceIdIterator(_MirrorPagedIterator):
     """MirrorImageInstanceIdIterator(ioctx, *, max_read=1024)
@@ -695,6 +700,10 @@ Iterates over (image_id, instance_id) for the images an rbd-mirror instance repl
         finally:
             free(image_ids)
             free(instance_ids)
+
+    def get_next_chunk(self):
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        self._next_chunk()
 
 
 cdef class MirrorImageInfoIterator(_MirrorPagedIterator):
@@ -742,3 +751,7 @@ Iterates over (image_id, {'mode', 'global_id', 'state', 'primary'}) for the pool
             free(image_ids)
             free(modes)
             free(infos)
+
+    def get_next_chunk(self):
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        self._next_chunk()

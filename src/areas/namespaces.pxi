@@ -3,7 +3,7 @@
 # A namespace splits one pool into separate sets of images (and trash, groups, ...); select one with
 # `ioctx.set_namespace(name)` before passing the Ioctx to the other calls.
 
-class _RBDNamespaces:
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods that manage the namespaces of a pool."""
 
     def namespace_create(self, ioctx, name):

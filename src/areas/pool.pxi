@@ -1,6 +1,6 @@
 # Pool-level calls: pool_init and pool_stats_get.
 
-class _RBDPool:
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods that prepare a pool for RBD and report its usage."""
 
     def pool_init(self, ioctx, force):

@@ -4,7 +4,7 @@
 # (TypeError / OverflowError from Cython). A missing snapshot is ImageNotFound, as in upstream.
 
 
-cdef class _ImageSnapshots(_ImageIO):
+cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def list_snaps(self):
         """A SnapIterator over this image's snapshots (all namespaces: user, group, trash, mirror)."""
@@ -445,7 +445,7 @@ Iterates over an image's snapshots as dicts {'id', 'size', 'name', 'namespace'},
     cdef object image
     cdef list entries
 
-    def __init__(self, _ImageSnapshots image not None):
+    def __init__(self, Image image not None):
         self.image = image
         self.entries = []
         for snap_id, size, name in _list_snapshots(image):
@@ -473,7 +473,7 @@ cdef object _namespace_or_none(getter, snap_id):
         return None
 
 
-cdef list _list_snapshots(_ImageSnapshots image):
+cdef list _list_snapshots(Image image):
     """[(id, size, name)] of every snapshot of `image`, from rbd_snap_list."""
     cdef int max_snaps = 32
     cdef int asked

@@ -34,7 +34,7 @@ cdef dict trash_entry(rbd_trash_image_info_t *info):
     }
 
 
-class _RBDTrash:
+class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods that move images to the trash, list, restore and delete them."""
 
     def trash_move(self, ioctx, name, delay=0):

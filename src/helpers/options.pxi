@@ -1,7 +1,7 @@
 # Image options: the one place that turns create/clone/copy/deep_copy/migration keywords into an
 # `rbd_image_options_t` (upstream writes this block out five times).
 
-cdef class _ImageOptions:
+cdef class _CreationOptions:
     """Owns an `rbd_image_options_t`; destroyed with the object, also when building it failed half-way."""
     cdef rbd_image_options_t handle
 
@@ -33,10 +33,10 @@ cdef class _ImageOptions:
         return 0
 
 
-cdef _ImageOptions build_image_options(format=None, features=None, order=None, stripe_unit=None,
+cdef _CreationOptions build_image_options(format=None, features=None, order=None, stripe_unit=None,
                                       stripe_count=None, data_pool=None, clone_format=None, flatten=None):
     """Image options from the keywords shared by create, clone, copy, deep_copy and migration (None = unset)."""
-    cdef _ImageOptions options = _ImageOptions()
+    cdef _CreationOptions options = _CreationOptions()
     if format is not None:
         options.set_uint64(RBD_IMAGE_OPTION_FORMAT, format, "format")
     if features is not None:
