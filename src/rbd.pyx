@@ -52,6 +52,7 @@ include "helpers/callbacks.pxi"
 include "helpers/late_calls.pxi"
 include "helpers/constants.pxi"
 include "helpers/interpreters.pxi"
+include "helpers/handles.pxi"
 
 # The areas, one file each (src/areas/<area>.pxi). Each defines its part of `Image` and of `RBD` under a header
 # `cdef class Image:  # part of rbd.Image` / `class RBD:  # part of rbd.RBD`: Cython cannot split a class across

@@ -538,3 +538,26 @@ print("end of script", round(time.monotonic() - started, 3), flush=True)
     outcomes = [run_past_shutdown(script, ceph_conf, pool) for _ in range(2)]
     assert any(outcomes), "librados aborted in both runs"
     assert all(float(out.split()[-1]) < 1.0 for out in outcomes if out)
+
+
+def test_waiting_for_aio_in_flight_at_shutdown_raises(ceph_conf, pool):
+    """wait_for_complete_and_cb() on an operation in flight when the Rados was shut down: ConnectionShutdown, not a
+    wait forever (python3-rbd blocks in rbd_aio_wait_for_complete). One that completed first still just returns."""
+    script = AIO_IN_FLIGHT_AT_SHUTDOWN.replace("""image.aio_write(b"x" * 4096, 0, None)
+image.aio_flush(lambda c: None)
+cluster.shutdown()""", """done = image.aio_write(b"d" * 512, 0, None)
+done.wait_for_complete_and_cb()
+pending = [image.aio_write(b"x" * 4096, offset, None) for offset in range(0, 1 << 17, 4096)]
+cluster.shutdown()
+done.wait_for_complete_and_cb()
+outcomes = set()
+for comp in pending:
+    try:
+        comp.wait_for_complete_and_cb()
+        outcomes.add("completed")
+    except rbd.ConnectionShutdown:
+        outcomes.add("ConnectionShutdown")
+print(sorted(outcomes))""")
+    outcomes = [run_past_shutdown(script, ceph_conf, pool) for _ in range(3)]
+    assert any(outcomes), "librados aborted in all 3 runs"
+    assert any("ConnectionShutdown" in out for out in outcomes if out), outcomes

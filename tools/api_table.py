@@ -25,6 +25,9 @@ from check_pxd_coverage import (DEFAULT_HEADER, FIRST_RELEASE, header_functions,
                                 pxd_functions, release_flags)
 
 AREAS = os.path.join(REPO, "src", "areas")
+HELPERS = os.path.join(REPO, "src", "helpers")
+# Helpers that call librbd only to word an error message (rbd_version): not part of what an API calls.
+MESSAGE_HELPERS = {"missing_librbd_call"}
 TABLE = os.path.join(REPO, "docs", "api-table.md")
 DATA = os.path.join(REPO, "tests", "data")
 RELEASES = ("16.2.15", "18.2.7", "20.2.4")  # tests/data/rbd-<release>.json: upstream's surface of each
@@ -44,15 +47,27 @@ def scan(path, c_functions):
     """[(class, method, [C functions], [classes it hands off to])] for one area file. A method that calls a
     module-level cdef helper of the same file gets the helper's C functions too."""
     rows, current_class, current = [], None, None
+    # The shared helpers (src/helpers/*.pxi) first, so that an area method calling one of them (open_image_handle,
+    # refuse_if_advisory_locked, ...) gets its C functions too; the rows found there are dropped (None marks
+    # where the area file starts).
+    lines = []
+    for name in sorted(os.listdir(HELPERS)):
+        if name.endswith(".pxi"):
+            with open(os.path.join(HELPERS, name)) as f:
+                lines += f.readlines()
+    lines.append(None)
     with open(path) as f:
-        lines = f.readlines()
+        lines += f.readlines()
     helpers, helper = {}, None
     for line in lines:
-        m = HELPER_RE.match(line)
-        if m:
+        m = HELPER_RE.match(line or "")
+        if m and m.group(1) not in MESSAGE_HELPERS:
             helpers[m.group(1)] = []
     in_string = False
     for line in lines:
+        if line is None:
+            rows, current_class, current, helper, in_string = [], None, None, None, False
+            continue
         was_in_string = in_string
         if line.count('"""') % 2:
             in_string = not in_string
@@ -66,7 +81,7 @@ def scan(path, c_functions):
             continue
         m = HELPER_RE.match(line)
         if m and current_class is None or m and not line.startswith("    "):
-            current_class, current, helper = None, None, helpers.setdefault(m.group(1), [])
+            current_class, current, helper = None, None, helpers.get(m.group(1))
             continue
         if line.strip() and not line[0].isspace() and not line.startswith(("#", "@")):
             current_class, current, helper = None, None, None  # module-level code ends a class or helper
@@ -79,13 +94,13 @@ def scan(path, c_functions):
         code = line.split("#", 1)[0]
         if helper is not None:
             helper.extend(n for n in CALL_RE.findall(code) if n in c_functions and n not in helper)
-            helper.extend("helper:" + n for n in re.findall(r"\b(\w+)\(", code)
+            helper.extend("helper:" + n for n in re.findall(r"\b(\w+)\b", code)
                           if n in helpers and "helper:" + n not in helper)
         if current is not None:
             for name in CALL_RE.findall(code):
                 if name in c_functions and name not in current[2]:
                     current[2].append(name)
-            for name in re.findall(r"\b(\w+)\(", code):
+            for name in re.findall(r"\b(\w+)\b", code):
                 if name in helpers:
                     current[3].append("helper:" + name)
             for name in re.findall(r"\b([A-Z]\w*Iterator)\(", code):

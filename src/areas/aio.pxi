@@ -19,11 +19,11 @@
 # with rbd_poll_io_events, so no librbd thread ever needs the GIL for them.
 
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from libc.errno cimport errno as c_errno
 import threading as _threading
 
 # Taken once at import (see helpers/interpreters.pxi).
 cdef object _exc_info = sys.exc_info
-cdef int _EMFILE = errno.EMFILE
 
 cdef extern from "<pthread.h>" nogil:
     ctypedef struct pthread_mutex_t:
@@ -35,6 +35,7 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_mutex_unlock(pthread_mutex_t *)
     int pthread_cond_init(pthread_cond_t *, void *)
     int pthread_cond_wait(pthread_cond_t *, pthread_mutex_t *)
+    int pthread_cond_timedwait(pthread_cond_t *, pthread_mutex_t *, const timespec *)
     int pthread_cond_broadcast(pthread_cond_t *)
     int pthread_cond_signal(pthread_cond_t *)
     int pthread_atfork(void (*prepare)() noexcept nogil, void (*parent)() noexcept nogil,
@@ -433,25 +434,50 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
         """Wait until the operation finished and its oncomplete callback ran; re-raise what the callback raised.
 
         Called from inside a callback for a completion whose own callback has not run yet, it only waits for
-        librbd (the callback runs later on the same thread).
+        librbd (the callback runs later on the same thread). An operation whose image's rados.Rados is shut down
+        while it is in flight never finishes: ConnectionShutdown then, instead of waiting forever.
         """
-        cdef int ret
-        cdef aio_node *node = self.node
         self._check_submitted()
-        cdef aio_queue *q = node.queue
-        with nogil:
-            ret = rbd_aio_wait_for_complete(self.rbd_comp)
-        if not node.done and PyThread_get_thread_ident() != q.thread_ident:
-            with nogil:
-                pthread_mutex_lock(&q.lock)
-                while not node.done:
-                    pthread_cond_wait(&q.batch_done, &q.lock)
-                pthread_mutex_unlock(&q.lock)
+        cdef bint on_dispatcher = PyThread_get_thread_ident() == self.node.queue.thread_ident
+        while not self._wait_a_while(on_dispatcher, True):
+            if not self._cluster_connected() and not self._wait_a_while(on_dispatcher, False):
+                raise ConnectionShutdown("the rados.Rados of this operation's image was shut down while it was in "
+                                         "flight: it will never complete", errno=C_ESHUTDOWN)
         if self.exc_info is not None:
             exc_type, exc_value, exc_tb = self.exc_info
             self.exc_info = None   # raised once; keeping it would keep the callback's frames (and self) alive
             raise exc_value.with_traceback(exc_tb)
-        return ret
+        return 0
+
+    cdef bint _wait_a_while(self, bint on_dispatcher, bint block) noexcept:
+        """Wait up to 50 ms (`block`) or not at all, without the GIL, for the operation to be over: its callback
+        ran, or (on the dispatcher thread, where the callback can only run later) librbd finished it. True once
+        it is."""
+        cdef aio_node *node = self.node
+        cdef aio_queue *q = node.queue
+        cdef timespec until
+        cdef bint over
+        with nogil:
+            if on_dispatcher:
+                over = rbd_aio_is_complete(self.rbd_comp) == 1
+                if not over and block:
+                    usleep(1000)
+                    over = rbd_aio_is_complete(self.rbd_comp) == 1
+            else:
+                clock_gettime(CLOCK_REALTIME, &until)
+                until.tv_nsec += 50000000
+                if until.tv_nsec >= 1000000000:
+                    until.tv_sec += 1
+                    until.tv_nsec -= 1000000000
+                pthread_mutex_lock(&q.lock)
+                if not node.done and block:
+                    pthread_cond_timedwait(&q.batch_done, &q.lock, &until)
+                over = node.done
+                pthread_mutex_unlock(&q.lock)
+        return over
+
+    cdef bint _cluster_connected(self):
+        return self.image is None or cluster_connected((<Image>self.image).cluster)
 
     def get_return_value(self):
         """The operation's result: bytes read, 0, or a negative errno."""
@@ -518,7 +544,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef rbd_completion_t c = comp.rbd_comp
         cdef int ret
         IF OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET:
-            if c_read_only and c_snap != NULL:  # see open_image_handle (image.pxi)
+            if c_read_only and c_snap != NULL:  # see open_image_handle (helpers/handles.pxi)
                 comp.open_snap = c_snap_bytes
                 c_snap = NULL
         with nogil:
@@ -740,6 +766,8 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
 
         Returns the Completion. Until the open completes the image counts as closed.
         """
+        if oncomplete is not None and not callable(oncomplete):
+            raise TypeError("oncomplete must be callable or None, not %s" % type(oncomplete).__name__)
         callback = _ignore_open if oncomplete is None else oncomplete
         image = Image(ioctx, name, snapshot, read_only, image_id, callback)
         comp = image._open_completion
@@ -876,7 +904,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         self.image = image
         cdef int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)
         if fd < 0:
-            raise OSError("cannot create an eventfd", errno=_EMFILE)
+            raise OSError("cannot create an eventfd", errno=c_errno)
         self.efd = fd
         with nogil:
             ret = rbd_set_image_notification(image, fd, EVENT_TYPE_EVENTFD)
@@ -1004,6 +1032,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         """Awaitable: discard `length` bytes at `offset`."""
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
+        refuse_wrapping_range(c_offset, c_length, "error discarding %d~%d")
         cdef rbd_image_t image = self._handle()
         cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, ("error discarding %d~%d", (offset, length)))
         cdef rbd_completion_t c = op.comp
@@ -1017,6 +1046,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = zero_flags
+        refuse_wrapping_range(c_offset, c_length, "error zeroing %d~%d")
         cdef rbd_image_t image = self._handle()
         cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, ("error zeroing %d~%d", (offset, length)))
         cdef rbd_completion_t c = op.comp

@@ -253,44 +253,20 @@ Iterates over an image's clones as dicts {'pool', 'pool_namespace', 'image', 'id
 
 cdef list _list_linked_images(Image image, bint descendants):
     """The children (or all descendants) of `image`, from rbd_list_children3 / rbd_list_descendants."""
-    cdef size_t count = 16
-    cdef size_t asked
     cdef size_t i
-    cdef int ret
-    cdef rbd_linked_image_spec_t *specs = NULL
-    cdef rbd_linked_image_spec_t *grown
-    cdef rbd_image_t handle
+    cdef _Listed found = image._list(<list_call>(rbd_list_descendants if descendants else rbd_list_children3),
+                                     sizeof(rbd_linked_image_spec_t), 16)
+    if found.ret < 0:
+        raise make_ex(found.ret, "error listing %s of image %s"
+                      % ("descendants" if descendants else "children", image_label(image.name)))
+    cdef rbd_linked_image_spec_t *specs = <rbd_linked_image_spec_t *>found.items
     try:
-        while True:
-            asked = count
-            grown = <rbd_linked_image_spec_t *>realloc(specs, count * sizeof(rbd_linked_image_spec_t))
-            if grown == NULL:
-                raise MemoryError("cannot list %d children" % count)
-            specs = grown
-            memset(specs, 0, count * sizeof(rbd_linked_image_spec_t))
-            handle = image._begin_call()
-            with nogil:
-                if descendants:
-                    ret = rbd_list_descendants(handle, specs, &count)
-                else:
-                    ret = rbd_list_children3(handle, specs, &count)
-            image._end_call()
-            if ret != -C_ERANGE:
-                break
-            if count <= asked:
-                count = asked * 2
-        if ret < 0:
-            raise make_ex(ret, "error listing %s of image %s"
-                          % ("descendants" if descendants else "children", image.name))
-        try:
-            return [{
-                "pool": decode_c(specs[i].pool_name),
-                "pool_namespace": decode_c(specs[i].pool_namespace),
-                "image": decode_c(specs[i].image_name),
-                "id": decode_c(specs[i].image_id),
-                "trash": bool(specs[i].trash),
-            } for i in range(count)]
-        finally:
-            rbd_linked_image_spec_list_cleanup(specs, count)
+        return [{
+            "pool": decode_c(specs[i].pool_name),
+            "pool_namespace": decode_c(specs[i].pool_namespace),
+            "image": decode_c(specs[i].image_name),
+            "id": decode_c(specs[i].image_id),
+            "trash": bool(specs[i].trash),
+        } for i in range(found.count)]
     finally:
-        free(specs)
+        rbd_linked_image_spec_list_cleanup(specs, found.count)

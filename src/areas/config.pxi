@@ -45,37 +45,13 @@ Iterates over {'name': str, 'value': str, 'source': RBD_CONFIG_SOURCE_*}, one pe
     cdef list entries
 
     def __init__(self, Image image not None):
-        cdef int count = 128
-        cdef int asked
-        cdef rbd_config_option_t *options = NULL
-        cdef rbd_config_option_t *grown
-        cdef int ret
-        cdef rbd_image_t handle
-        self.entries = []
+        cdef _Listed found = image._list(NULL, sizeof(rbd_config_option_t), 128, <int_list_call>rbd_config_image_list)
+        if found.ret < 0:
+            raise make_ex(found.ret, "error listing config options of image %s" % (image_label(image.name),))
         try:
-            while True:
-                asked = count
-                grown = <rbd_config_option_t *>realloc(options, count * sizeof(rbd_config_option_t))
-                if grown == NULL:
-                    raise MemoryError("cannot list %d config options" % count)
-                options = grown
-                memset(options, 0, count * sizeof(rbd_config_option_t))
-                handle = image._begin_call()
-                with nogil:
-                    ret = rbd_config_image_list(handle, options, &count)
-                image._end_call()
-                if ret != -C_ERANGE:
-                    break
-                if count <= asked:
-                    count = asked * 2
-            if ret < 0:
-                raise make_ex(ret, "error listing config options of image %s" % (image.name,))
-            try:
-                self.entries = config_options(options, count)
-            finally:
-                rbd_config_image_list_cleanup(options, count)
+            self.entries = config_options(<rbd_config_option_t *>found.items, found.count)
         finally:
-            free(options)
+            rbd_config_image_list_cleanup(<rbd_config_option_t *>found.items, found.count)
 
     def __iter__(self):
         return iter_entries(self, self.entries)
@@ -90,35 +66,14 @@ Iterates over {'name': str, 'value': str, 'source': RBD_CONFIG_SOURCE_*}, one pe
     cdef list entries
 
     def __init__(self, ioctx):
-        cdef rados_ioctx_t io = ioctx_handle(ioctx)
-        cdef int count = 128
-        cdef int asked
-        cdef rbd_config_option_t *options = NULL
-        cdef rbd_config_option_t *grown
-        cdef int ret
-        self.entries = []
+        cdef int_count_call call = int_count_call(<int_list_call>rbd_config_pool_list, ioctx_handle(ioctx))
+        cdef _Listed found = list_growing(counting_in_int, &call, sizeof(rbd_config_option_t), 128)
+        if found.ret < 0:
+            raise make_ex(found.ret, "error listing config options of pool %s" % (ioctx.name,))
         try:
-            while True:
-                asked = count
-                grown = <rbd_config_option_t *>realloc(options, count * sizeof(rbd_config_option_t))
-                if grown == NULL:
-                    raise MemoryError("cannot list %d config options" % count)
-                options = grown
-                memset(options, 0, count * sizeof(rbd_config_option_t))
-                with nogil:
-                    ret = rbd_config_pool_list(io, options, &count)
-                if ret != -C_ERANGE:
-                    break
-                if count <= asked:
-                    count = asked * 2
-            if ret < 0:
-                raise make_ex(ret, "error listing config options of pool %s" % (ioctx.name,))
-            try:
-                self.entries = config_options(options, count)
-            finally:
-                rbd_config_pool_list_cleanup(options, count)
+            self.entries = config_options(<rbd_config_option_t *>found.items, found.count)
         finally:
-            free(options)
+            rbd_config_pool_list_cleanup(<rbd_config_option_t *>found.items, found.count)
 
     def __iter__(self):
         return iter_entries(self, self.entries)

@@ -91,6 +91,12 @@ cdef class Group:
         self.name = cstr(name, "name")
         self.ioctx = ioctx
 
+    cdef rados_ioctx_t _io(self) except NULL:
+        """The group's ioctx handle; refuses a Group never initialised."""
+        if self.name is None:
+            raise not_initialised(self)
+        return ioctx_handle(self.ioctx)
+
     def __enter__(self):
         """The group itself."""
         return self
@@ -104,7 +110,7 @@ cdef class Group:
 
     def add_image(self, image_ioctx, image_name):
         """Add image `image_name` of the pool of `image_ioctx` to the group."""
-        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef rados_ioctx_t io = self._io()
         cdef rados_ioctx_t image_io = ioctx_handle(image_ioctx)
         cdef bytes image_bytes = cstr(image_name, "image_name")
         cdef const char *c_group = self.name
@@ -118,7 +124,7 @@ cdef class Group:
 
     def remove_image(self, image_ioctx, image_name):
         """Remove image `image_name` of the pool of `image_ioctx` from the group."""
-        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef rados_ioctx_t io = self._io()
         cdef rados_ioctx_t image_io = ioctx_handle(image_ioctx)
         cdef bytes image_bytes = cstr(image_name, "image_name")
         cdef const char *c_group = self.name
@@ -137,7 +143,7 @@ cdef class Group:
     IF HAS_GROUP_GET_ID:
         def id(self):
             """The group's id (str). Needs librbd 1.20 (Ceph 20)."""
-            cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+            cdef rados_ioctx_t io = self._io()
             cdef int ret
             if late_rbd_group_get_id == NULL:
                 raise missing_librbd_call("rbd_group_get_id")
@@ -152,7 +158,7 @@ cdef class Group:
             'image_snaps': [{'pool_id', 'snap_id', 'image_name'}, ...]}; ObjectNotFound if there is none. Needs
             librbd 1.20 (Ceph 20).
             """
-            cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+            cdef rados_ioctx_t io = self._io()
             cdef bytes snap_bytes = cstr(snap_name, "snap_name")
             cdef const char *c_group = self.name
             cdef const char *c_snap = snap_bytes
@@ -177,7 +183,7 @@ cdef class Group:
         `flags`: RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR. ImageBusy while a member
         image is locked with an advisory lock (librbd would wait forever for its exclusive lock).
         """
-        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef rados_ioctx_t io = self._io()
         cdef bytes snap_bytes = cstr(snap_name, "snap_name")
         cdef const char *c_group = self.name
         cdef const char *c_snap = snap_bytes
@@ -193,7 +199,7 @@ cdef class Group:
     def _refuse_if_a_member_is_advisory_locked(self):
         # librbd takes every member's managed exclusive lock for a group snapshot; an advisory lock (same cls_lock
         # name, any client) makes it retry forever (python3-rbd hangs). One read-only open per member.
-        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef rados_ioctx_t io = self._io()
         pool_id = self.ioctx.get_pool_id()
         what = "snapshot it with group %s" % (self.name.decode("utf-8", "replace"),)
         others = {}
@@ -218,7 +224,7 @@ cdef class Group:
 
     def remove_snap(self, snap_name):
         """Remove group snapshot `snap_name` (and the image snapshots it made)."""
-        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef rados_ioctx_t io = self._io()
         cdef bytes snap_bytes = cstr(snap_name, "snap_name")
         cdef const char *c_group = self.name
         cdef const char *c_snap = snap_bytes
@@ -231,7 +237,7 @@ cdef class Group:
 
     def rename_snap(self, old_snap_name, new_snap_name):
         """Rename group snapshot `old_snap_name` to `new_snap_name`."""
-        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef rados_ioctx_t io = self._io()
         cdef bytes old_bytes = cstr(old_snap_name, "old_snap_name")
         cdef bytes new_bytes = cstr(new_snap_name, "new_snap_name")
         cdef const char *c_group = self.name
@@ -256,7 +262,7 @@ cdef class Group:
         a non-zero return value cancels the rollback (OperationCanceled); an exception it raises is reported
         through sys.unraisablehook and the rollback goes on.
         """
-        cdef rados_ioctx_t io = ioctx_handle(self.ioctx)
+        cdef rados_ioctx_t io = self._io()
         cdef bytes snap_bytes = cstr(name, "name")
         cdef const char *c_group = self.name
         cdef const char *c_snap = snap_bytes
@@ -271,36 +277,32 @@ cdef class Group:
                           group_errno_to_exception)
 
 
+cdef struct group_list_ctx:
+    rados_ioctx_t io
+    const char *group
+
+
+# The group list calls take the group's name and the struct size too: as list_calls (helpers/buffers.pxi).
+cdef int _group_image_list(void *ctx, void *images, size_t *count) noexcept nogil:
+    cdef group_list_ctx *group = <group_list_ctx *>ctx
+    return rbd_group_image_list(group.io, group.group, <rbd_group_image_info_t *>images,
+                                sizeof(rbd_group_image_info_t), count)
+
+
 cdef list raw_group_images(Group group):
     """[(name as bytes, pool id, state)] of the images of `group`."""
-    cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
-    cdef const char *c_group = group.name
-    cdef size_t capacity = 32
-    cdef size_t count
-    cdef rbd_group_image_info_t *images = NULL
-    cdef rbd_group_image_info_t *grown
-    cdef int ret
+    cdef size_t i
+    cdef group_list_ctx ctx = group_list_ctx(group._io(), group.name)
+    cdef _Listed found = list_growing(_group_image_list, &ctx, sizeof(rbd_group_image_info_t), 32)
+    if found.ret < 0:
+        raise make_ex(found.ret, "error listing images of group %s" % (image_label(group.name),),
+                      group_errno_to_exception)
+    cdef rbd_group_image_info_t *images = <rbd_group_image_info_t *>found.items
     try:
-        while True:
-            grown = <rbd_group_image_info_t *>realloc(images, capacity * sizeof(rbd_group_image_info_t))
-            if grown == NULL:
-                raise MemoryError("cannot list %d group images" % capacity)
-            images = grown
-            count = capacity
-            with nogil:
-                ret = rbd_group_image_list(io, c_group, images, sizeof(rbd_group_image_info_t), &count)
-            if ret != -C_ERANGE:
-                break
-            capacity = next_capacity(capacity, count)
-        if ret < 0:
-            raise make_ex(ret, "error listing images of group %s" % (group.name,), group_errno_to_exception)
-        try:
-            return [(None if images[i].name == NULL else <bytes>images[i].name, images[i].pool, <int>images[i].state)
-                    for i in range(count)]
-        finally:
-            rbd_group_image_list_cleanup(images, sizeof(rbd_group_image_info_t), count)
+        return [(None if images[i].name == NULL else <bytes>images[i].name, images[i].pool, <int>images[i].state)
+                for i in range(found.count)]
     finally:
-        free(images)
+        rbd_group_image_list_cleanup(images, sizeof(rbd_group_image_info_t), found.count)
 
 
 cdef class GroupImageIterator:
@@ -338,69 +340,44 @@ IF HAS_GROUP_SNAP_INFO2:
                             for i in range(info.image_snaps_count)],
         }
 
+    cdef int _group_snap_list2(void *ctx, void *snaps, size_t *count) noexcept nogil:
+        cdef group_list_ctx *group = <group_list_ctx *>ctx
+        return late_rbd_group_snap_list2(group.io, group.group, <rbd_group_snap_info2_t *>snaps, count)
+
     cdef list list_group_snaps(Group group):
         """The snapshots of `group` as group_snap_dict()s (rbd_group_snap_list2)."""
-        cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
-        cdef const char *c_group = group.name
-        cdef size_t capacity = 10
-        cdef size_t count
-        cdef rbd_group_snap_info2_t *snaps = NULL
-        cdef rbd_group_snap_info2_t *grown
-        cdef int ret
+        cdef size_t i
         if late_rbd_group_snap_list2 == NULL or late_rbd_group_snap_list2_cleanup == NULL:
             raise missing_librbd_call("rbd_group_snap_list2")
+        cdef group_list_ctx ctx = group_list_ctx(group._io(), group.name)
+        cdef _Listed found = list_growing(_group_snap_list2, &ctx, sizeof(rbd_group_snap_info2_t), 10)
+        if found.ret < 0:
+            raise make_ex(found.ret, "error listing snapshots of group %s" % (image_label(group.name),),
+                          group_errno_to_exception)
+        cdef rbd_group_snap_info2_t *snaps = <rbd_group_snap_info2_t *>found.items
         try:
-            while True:
-                grown = <rbd_group_snap_info2_t *>realloc(snaps, capacity * sizeof(rbd_group_snap_info2_t))
-                if grown == NULL:
-                    raise MemoryError("cannot list %d group snapshots" % capacity)
-                snaps = grown
-                count = capacity
-                with nogil:
-                    ret = late_rbd_group_snap_list2(io, c_group, snaps, &count)
-                if ret != -C_ERANGE:
-                    break
-                capacity = next_capacity(capacity, count)
-            if ret < 0:
-                raise make_ex(ret, "error listing snapshots of group %s" % (group.name,),
-                              group_errno_to_exception)
-            try:
-                return [group_snap_dict(&snaps[i]) for i in range(count)]
-            finally:
-                late_rbd_group_snap_list2_cleanup(snaps, count)
+            return [group_snap_dict(&snaps[i]) for i in range(found.count)]
         finally:
-            free(snaps)
+            late_rbd_group_snap_list2_cleanup(snaps, found.count)
 ELSE:
+    cdef int _group_snap_list(void *ctx, void *snaps, size_t *count) noexcept nogil:
+        cdef group_list_ctx *group = <group_list_ctx *>ctx
+        return rbd_group_snap_list(group.io, group.group, <rbd_group_snap_info_t *>snaps,
+                                   sizeof(rbd_group_snap_info_t), count)
+
     cdef list list_group_snaps(Group group):
         """The snapshots of `group` as {'name', 'state'} dicts (rbd_group_snap_list)."""
-        cdef rados_ioctx_t io = ioctx_handle(group.ioctx)
-        cdef const char *c_group = group.name
-        cdef size_t capacity = 32
-        cdef size_t count
-        cdef rbd_group_snap_info_t *snaps = NULL
-        cdef rbd_group_snap_info_t *grown
-        cdef int ret
+        cdef size_t i
+        cdef group_list_ctx ctx = group_list_ctx(group._io(), group.name)
+        cdef _Listed found = list_growing(_group_snap_list, &ctx, sizeof(rbd_group_snap_info_t), 32)
+        if found.ret < 0:
+            raise make_ex(found.ret, "error listing snapshots of group %s" % (image_label(group.name),),
+                          group_errno_to_exception)
+        cdef rbd_group_snap_info_t *snaps = <rbd_group_snap_info_t *>found.items
         try:
-            while True:
-                grown = <rbd_group_snap_info_t *>realloc(snaps, capacity * sizeof(rbd_group_snap_info_t))
-                if grown == NULL:
-                    raise MemoryError("cannot list %d group snapshots" % capacity)
-                snaps = grown
-                count = capacity
-                with nogil:
-                    ret = rbd_group_snap_list(io, c_group, snaps, sizeof(rbd_group_snap_info_t), &count)
-                if ret != -C_ERANGE:
-                    break
-                capacity = next_capacity(capacity, count)
-            if ret < 0:
-                raise make_ex(ret, "error listing snapshots of group %s" % (group.name,),
-                              group_errno_to_exception)
-            try:
-                return [{"name": decode_c(snaps[i].name), "state": <int>snaps[i].state} for i in range(count)]
-            finally:
-                rbd_group_snap_list_cleanup(snaps, sizeof(rbd_group_snap_info_t), count)
+            return [{"name": decode_c(snaps[i].name), "state": <int>snaps[i].state} for i in range(found.count)]
         finally:
-            free(snaps)
+            rbd_group_snap_list_cleanup(snaps, sizeof(rbd_group_snap_info_t), found.count)
 
 
 cdef class GroupSnapIterator:
@@ -419,12 +396,3 @@ cdef class GroupSnapIterator:
 
     def __iter__(self):
         return iter_entries(self, self.entries)
-
-
-cdef size_t next_capacity(size_t capacity, size_t needed) except 0:
-    """The next array size after librbd answered -ERANGE asking for `needed` entries (it may not say: double)."""
-    if needed <= capacity:
-        needed = capacity * 2
-    if needed > (1 << 24):
-        raise MemoryError("librbd asked for %d entries" % needed)
-    return needed

@@ -12,38 +12,6 @@
 # libceph-common, and crash there (seen: a config lookup on a destroyed table).
 
 
-cdef int open_by_name_or_id(rados_ioctx_t io, const char *c_name, const char *c_id, const char *c_snap,
-                            bint read_only, rbd_image_t *image) noexcept nogil:
-    """The librbd open call for a name or an id (c_id != NULL), read-only or not, at c_snap (NULL: the head)."""
-    if c_id != NULL:
-        if read_only:
-            return rbd_open_by_id_read_only(io, c_id, image, c_snap)
-        return rbd_open_by_id(io, c_id, image, c_snap)
-    if read_only:
-        return rbd_open_read_only(io, c_name, image, c_snap)
-    return rbd_open(io, c_name, image, c_snap)
-
-
-cdef int open_image_handle(rados_ioctx_t io, const char *c_name, const char *c_id, const char *c_snap,
-                           bint read_only, rbd_image_t *image) noexcept nogil:
-    """Open an image handle; the librbd error code (< 0) on failure, when no handle remains open."""
-    cdef int ret
-    IF OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET:
-        # librbd bug (releases.pxi): a read-only open *at a snapshot* leaves librbd work that uses the image
-        # after rbd_close freed it. Opening read-only at the head and then moving to the snapshot gives the same
-        # handle (read-only, at the snapshot, same errors for a missing snapshot) without it.
-        if read_only and c_snap != NULL:
-            ret = open_by_name_or_id(io, c_name, c_id, NULL, True, image)
-            if ret < 0:
-                return ret
-            ret = rbd_snap_set(image[0], c_snap)
-            if ret < 0:
-                rbd_close(image[0])
-                image[0] = NULL
-            return ret
-    return open_by_name_or_id(io, c_name, c_id, c_snap, read_only, image)
-
-
 @cython.no_gc_clear  # __dealloc__ needs `cluster` to decide whether rbd_close is still safe
 cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
     """Image(ioctx, name=None, snapshot=None, read_only=False, image_id=None, _oncomplete=None)
@@ -142,6 +110,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     cdef inline void _end_call(self) noexcept:
         self.in_flight -= 1
+
+    cdef _Listed _list(self, list_call call, size_t item_size, size_t initial, int_list_call int_call=NULL):
+        """list_growing() of a list call on this image's handle: `call(image, items, &count)`, or
+        `int_call(image, items, &int_count)` for the calls that count in an int."""
+        cdef int_count_call wrapped = int_count_call(int_call, NULL)
+        wrapped.handle = self._begin_call()
+        try:
+            if int_call != NULL:
+                return list_growing(counting_in_int, &wrapped, item_size, initial)
+            return list_growing(call, wrapped.handle, item_size, initial)
+        finally:
+            self._end_call()
 
     cdef int _refuse_close_from_own_callback(self) except -1:
         # A progress or diff_iterate callback runs while its call is in flight: waiting for that call would hang.
@@ -589,27 +569,16 @@ Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched
     cdef list entries
 
     def __init__(self, ioctx):
-        cdef rados_ioctx_t io = ioctx_handle(ioctx)
-        cdef size_t count = 32
-        cdef rbd_image_spec_t *specs = NULL
-        cdef rbd_image_spec_t *grown
-        cdef int ret
+        cdef size_t i
+        cdef _Listed found = list_growing(<list_call>rbd_list2, ioctx_handle(ioctx), sizeof(rbd_image_spec_t), 32)
+        if found.ret < 0:
+            raise make_ex(found.ret, "error listing images")
+        cdef rbd_image_spec_t *specs = <rbd_image_spec_t *>found.items
         try:
-            while True:
-                grown = <rbd_image_spec_t *>realloc(specs, count * sizeof(rbd_image_spec_t))
-                if grown == NULL:
-                    raise MemoryError("cannot list %d images" % count)
-                specs = grown
-                with nogil:
-                    ret = rbd_list2(io, specs, &count)
-                if ret != -C_ERANGE:
-                    break
-            if ret < 0:
-                raise make_ex(ret, "error listing images")
-            self.entries = [{"id": decode_c(specs[i].id), "name": decode_c(specs[i].name)} for i in range(count)]
-            rbd_image_spec_list_cleanup(specs, count)
+            self.entries = [{"id": decode_c(specs[i].id), "name": decode_c(specs[i].name)}
+                            for i in range(found.count)]
         finally:
-            free(specs)
+            rbd_image_spec_list_cleanup(specs, found.count)
 
     def __iter__(self):
         return iter_entries(self, self.entries)

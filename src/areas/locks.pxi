@@ -5,83 +5,6 @@
 # locks on the image header that librbd does not enforce.
 
 
-# The advisory locks taken through this module and not released through it: (client instance id, pool id, image
-# id) -> set of cookies. An advisory lock belongs to the client, not to the handle: it outlives close(), and every
-# handle of the client on that image is affected (see Image._refuse_writes_while_locked in this file).
-cdef dict _advisory_locks = {}
-
-
-cdef tuple raw_lockers(rbd_image_t image, object label):
-    """(clients, cookies) of the lock holders of an open image, as bytes (the managed exclusive lock included)."""
-    cdef _OutBuffers out = _OutBuffers(4, 1024)
-    cdef int exclusive = 0
-    cdef ssize_t ret
-    while True:
-        out.prepare()
-        with nogil:
-            ret = rbd_list_lockers(image, &exclusive, out.bufs[0], &out.sizes[0], out.bufs[1],
-                                   &out.sizes[1], out.bufs[2], &out.sizes[2], out.bufs[3], &out.sizes[3])
-        if ret != -C_ERANGE:
-            break
-        out.grow()
-    if ret < 0:
-        raise make_ex(ret, "error listing lockers of image %s" % (label,))
-    if ret == 0:
-        return [], []
-    return out.raw_strings(1, out.sizes[1]), out.raw_strings(2, out.sizes[2])
-
-
-cdef tuple advisory_locker(rados_ioctx_t io, bytes name, bytes image_id):
-    """(client, cookie) of an advisory lock on the image `name` (or `image_id`) of `io` when the image has the
-    exclusive-lock feature, else None. Opens the image read-only for a moment (no lock taken, no watch kept).
-    None too when it cannot be opened: the call being checked then reports that error itself."""
-    cdef const char *c_name = opt_str(name)
-    cdef const char *c_id = opt_str(image_id)
-    cdef rbd_image_t image = NULL
-    cdef uint64_t features = 0
-    cdef int ret
-    with nogil:
-        if c_id != NULL:
-            ret = rbd_open_by_id_read_only(io, c_id, &image, NULL)
-        else:
-            ret = rbd_open_read_only(io, c_name, &image, NULL)
-    if ret < 0:
-        return None
-    try:
-        with nogil:
-            ret = rbd_get_features(image, &features)
-        if ret < 0 or not features & RBD_FEATURE_EXCLUSIVE_LOCK:
-            return None
-        clients, cookies = raw_lockers(image, name if image_id is None else image_id)
-    finally:
-        with nogil:
-            rbd_close(image)
-    # The managed lock is a locker too, with a cookie "auto <id>" (librbd tells them apart the same way).
-    for client, cookie in zip(clients, cookies):
-        if not cookie.startswith(b"auto "):
-            return client, cookie
-    return None
-
-
-cdef int refuse_if_advisory_locked(rados_ioctx_t io, bytes name, bytes image_id, what) except -1:
-    """ImageBusy instead of removing or trashing an image under an advisory lock.
-
-    Before deleting (remove, trash_remove, trash_purge) or trashing (trash_move) an image with the exclusive-lock
-    feature, librbd acquires its managed exclusive lock; an advisory lock (lock_exclusive/lock_shared, of any
-    client) holds the same cls_lock name, so librbd retries forever and the call never returns (python3-rbd
-    hangs too; docs/reliability.md). One read-only open and lockers read of the image per call.
-    """
-    found = advisory_locker(io, name, image_id)
-    if found is None:
-        return 0
-    client, cookie = found
-    label = name if image_id is None else b"with id " + image_id
-    raise make_ex(-C_EBUSY, "image %s is locked with the advisory lock '%s' of %s: librbd would wait forever for "
-                  "its exclusive lock to %s; unlock() or break_lock() first"
-                  % (label.decode("utf-8", "replace"), cookie.decode("utf-8", "replace"),
-                     client.decode("utf-8", "replace"), what))
-
-
 cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     cdef object _lock_key(self):
@@ -379,6 +302,17 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return WatcherIterator(self)
 
 
+cdef struct lock_owners_ctx:
+    rbd_image_t image
+    rbd_lock_mode_t mode
+
+
+cdef int _lock_get_owners(void *ctx, void *owners, size_t *count) noexcept nogil:
+    """rbd_lock_get_owners as a list_call (helpers/buffers.pxi): it also reports the lock mode."""
+    cdef lock_owners_ctx *lock = <lock_owners_ctx *>ctx
+    return rbd_lock_get_owners(lock.image, &lock.mode, <char **>owners, count)
+
+
 cdef class LockOwnerIterator:
     """LockOwnerIterator(image)
 --
@@ -388,40 +322,25 @@ Iterates over {'mode': RBD_LOCK_MODE_*, 'owner': str} for the owners of an image
     cdef list entries
 
     def __init__(self, Image image not None):
-        cdef rbd_lock_mode_t mode = RBD_LOCK_MODE_EXCLUSIVE
-        cdef size_t count = 8
-        cdef size_t asked
-        cdef char **owners = NULL
-        cdef char **grown
-        cdef int ret
-        cdef rbd_image_t handle
-        self.entries = []
+        cdef size_t i
+        cdef _Listed found
+        cdef lock_owners_ctx ctx
+        ctx.mode = RBD_LOCK_MODE_EXCLUSIVE
+        ctx.image = image._begin_call()
         try:
-            while True:
-                asked = count
-                grown = <char **>realloc(owners, max(count, <size_t>1) * sizeof(char *))
-                if grown == NULL:
-                    raise MemoryError("cannot list %d lock owners" % count)
-                owners = grown
-                memset(owners, 0, max(count, <size_t>1) * sizeof(char *))
-                handle = image._begin_call()
-                with nogil:
-                    ret = rbd_lock_get_owners(handle, &mode, owners, &count)
-                image._end_call()
-                if ret != -C_ERANGE:
-                    break
-                if count <= asked:
-                    count = asked * 2
-            if ret == -C_ENOENT:
-                return
-            if ret < 0:
-                raise make_ex(ret, "error listing lock owners for image %s" % (image.name,))
-            try:
-                self.entries = [{"mode": <int>mode, "owner": decode_c(owners[i])} for i in range(count)]
-            finally:
-                rbd_lock_get_owners_cleanup(owners, count)
+            found = list_growing(_lock_get_owners, &ctx, sizeof(char *), 8)
         finally:
-            free(owners)
+            image._end_call()
+        self.entries = []
+        if found.ret == -C_ENOENT:
+            return
+        if found.ret < 0:
+            raise make_ex(found.ret, "error listing lock owners for image %s" % (image_label(image.name),))
+        cdef char **owners = <char **>found.items
+        try:
+            self.entries = [{"mode": <int>ctx.mode, "owner": decode_c(owners[i])} for i in range(found.count)]
+        finally:
+            rbd_lock_get_owners_cleanup(owners, found.count)
 
     def __iter__(self):
         return iter_entries(self, self.entries)
@@ -436,38 +355,16 @@ Iterates over {'addr': str, 'id': int, 'cookie': int}, one per client watching a
     cdef list entries
 
     def __init__(self, Image image not None):
-        cdef size_t count = 16
-        cdef size_t asked
-        cdef rbd_image_watcher_t *watchers = NULL
-        cdef rbd_image_watcher_t *grown
-        cdef int ret
-        cdef rbd_image_t handle
-        self.entries = []
+        cdef size_t i
+        cdef _Listed found = image._list(<list_call>rbd_watchers_list, sizeof(rbd_image_watcher_t), 16)
+        if found.ret < 0:
+            raise make_ex(found.ret, "error listing watchers of image %s" % (image_label(image.name),))
+        cdef rbd_image_watcher_t *watchers = <rbd_image_watcher_t *>found.items
         try:
-            while True:
-                asked = count
-                grown = <rbd_image_watcher_t *>realloc(watchers, max(count, <size_t>1) * sizeof(rbd_image_watcher_t))
-                if grown == NULL:
-                    raise MemoryError("cannot list %d watchers" % count)
-                watchers = grown
-                memset(watchers, 0, max(count, <size_t>1) * sizeof(rbd_image_watcher_t))
-                handle = image._begin_call()
-                with nogil:
-                    ret = rbd_watchers_list(handle, watchers, &count)
-                image._end_call()
-                if ret != -C_ERANGE:
-                    break
-                if count <= asked:
-                    count = asked * 2
-            if ret < 0:
-                raise make_ex(ret, "error listing watchers of image %s" % (image.name,))
-            try:
-                self.entries = [{"addr": decode_c(watchers[i].addr), "id": watchers[i].id,
-                                 "cookie": watchers[i].cookie} for i in range(count)]
-            finally:
-                rbd_watchers_list_cleanup(watchers, count)
+            self.entries = [{"addr": decode_c(watchers[i].addr), "id": watchers[i].id,
+                             "cookie": watchers[i].cookie} for i in range(found.count)]
         finally:
-            free(watchers)
+            rbd_watchers_list_cleanup(watchers, found.count)
 
     def __iter__(self):
         return iter_entries(self, self.entries)

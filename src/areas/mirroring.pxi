@@ -526,41 +526,26 @@ Iterates over the pool's mirroring peers as dicts: uuid, direction, site_name, c
     cdef list entries
 
     def __init__(self, ioctx):
-        cdef rados_ioctx_t io = ioctx_handle(ioctx)
-        cdef int count = 10
-        cdef int asked
-        cdef rbd_mirror_peer_site_t *peers = NULL
-        cdef int ret
-        cdef int i
+        cdef size_t i
+        cdef int_count_call call = int_count_call(<int_list_call>rbd_mirror_peer_site_list, ioctx_handle(ioctx))
+        cdef _Listed found = list_growing(counting_in_int, &call, sizeof(rbd_mirror_peer_site_t), 10)
+        if found.ret < 0:
+            raise make_ex(found.ret, "error listing peers")
+        cdef rbd_mirror_peer_site_t *peers = <rbd_mirror_peer_site_t *>found.items
         try:
-            while True:
-                free(peers)
-                peers = NULL
-                peers = <rbd_mirror_peer_site_t *>zero_alloc(count, sizeof(rbd_mirror_peer_site_t))
-                asked = count
-                with nogil:
-                    ret = rbd_mirror_peer_site_list(io, peers, &count)
-                if ret != -C_ERANGE:
-                    break
-                count = max(count, asked * 2)
-            if ret < 0:
-                raise make_ex(ret, "error listing peers")
-            try:
-                self.entries = [
-                    {
-                        "uuid": decode_c(peers[i].uuid),
-                        "direction": <int>peers[i].direction,
-                        "site_name": decode_c(peers[i].site_name),
-                        "cluster_name": decode_c(peers[i].site_name),
-                        "mirror_uuid": decode_c(peers[i].mirror_uuid),
-                        "client_name": decode_c(peers[i].client_name),
-                    }
-                    for i in range(count)
-                ]
-            finally:
-                rbd_mirror_peer_site_list_cleanup(peers, count)
+            self.entries = [
+                {
+                    "uuid": decode_c(peers[i].uuid),
+                    "direction": <int>peers[i].direction,
+                    "site_name": decode_c(peers[i].site_name),
+                    "cluster_name": decode_c(peers[i].site_name),
+                    "mirror_uuid": decode_c(peers[i].mirror_uuid),
+                    "client_name": decode_c(peers[i].client_name),
+                }
+                for i in range(found.count)
+            ]
         finally:
-            free(peers)
+            rbd_mirror_peer_site_list_cleanup(peers, found.count)
 
     def __iter__(self):
         return iter_entries(self, self.entries)

@@ -475,35 +475,14 @@ cdef object _namespace_or_none(getter, snap_id):
 
 cdef list _list_snapshots(Image image):
     """[(id, size, name)] of every snapshot of `image`, from rbd_snap_list."""
-    cdef int max_snaps = 32
-    cdef int asked
-    cdef int ret
     cdef int i
-    cdef rbd_snap_info_t *snaps = NULL
-    cdef rbd_snap_info_t *grown
-    cdef rbd_image_t handle
+    # librbd fills `count` entries: the snapshots and a terminating entry with a NULL name; it returns how many
+    # snapshots there are.
+    cdef _Listed found = image._list(NULL, sizeof(rbd_snap_info_t), 32, <int_list_call>rbd_snap_list)
+    if found.ret < 0:
+        raise make_ex(found.ret, "error listing snapshots for image %s" % (image_label(image.name),))
+    cdef rbd_snap_info_t *snaps = <rbd_snap_info_t *>found.items
     try:
-        while True:
-            # librbd fills `max_snaps` entries: the snapshots and a terminating entry with a NULL name.
-            asked = max_snaps
-            grown = <rbd_snap_info_t *>realloc(snaps, max_snaps * sizeof(rbd_snap_info_t))
-            if grown == NULL:
-                raise MemoryError("cannot list %d snapshots" % max_snaps)
-            snaps = grown
-            memset(snaps, 0, max_snaps * sizeof(rbd_snap_info_t))
-            handle = image._begin_call()
-            with nogil:
-                ret = rbd_snap_list(handle, snaps, &max_snaps)
-            image._end_call()
-            if ret != -C_ERANGE:
-                break
-            if max_snaps <= asked:
-                max_snaps = asked * 2
-        if ret < 0:
-            raise make_ex(ret, "error listing snapshots for image %s" % (image.name,))
-        try:
-            return [(snaps[i].id, snaps[i].size, decode_c(snaps[i].name)) for i in range(ret)]
-        finally:
-            rbd_snap_list_end(snaps)
+        return [(snaps[i].id, snaps[i].size, decode_c(snaps[i].name)) for i in range(found.ret)]
     finally:
-        free(snaps)
+        rbd_snap_list_end(snaps)

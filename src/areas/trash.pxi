@@ -150,33 +150,17 @@ cdef class TrashIterator:
     cdef list entries
 
     def __init__(self, ioctx):
-        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef size_t i
+        cdef _Listed found = list_growing(<list_call>rbd_trash_list, ioctx_handle(ioctx),
+                                          sizeof(rbd_trash_image_info_t), 64)
         self.ioctx = ioctx
-        cdef size_t capacity = 64
-        cdef size_t count
-        cdef rbd_trash_image_info_t *entries = NULL
-        cdef rbd_trash_image_info_t *grown
-        cdef int ret
+        if found.ret < 0:
+            raise make_ex(found.ret, "error listing trash entries")
+        cdef rbd_trash_image_info_t *entries = <rbd_trash_image_info_t *>found.items
         try:
-            while True:
-                grown = <rbd_trash_image_info_t *>realloc(entries, capacity * sizeof(rbd_trash_image_info_t))
-                if grown == NULL:
-                    raise MemoryError("cannot list %d trash entries" % capacity)
-                entries = grown
-                count = capacity
-                with nogil:
-                    ret = rbd_trash_list(io, entries, &count)
-                if ret != -C_ERANGE:
-                    break
-                capacity = next_capacity(capacity, count)
-            if ret < 0:
-                raise make_ex(ret, "error listing trash entries")
-            try:
-                self.entries = [trash_entry(&entries[i]) for i in range(count)]
-            finally:
-                rbd_trash_list_cleanup(entries, count)
+            self.entries = [trash_entry(&entries[i]) for i in range(found.count)]
         finally:
-            free(entries)
+            rbd_trash_list_cleanup(entries, found.count)
 
     def __iter__(self):
         return iter_entries(self, self.entries)

@@ -159,3 +159,67 @@ cdef int refuse_wrapping_range(uint64_t offset, uint64_t length, str message) ex
     if length > <uint64_t>0xFFFFFFFFFFFFFFFF - offset:
         raise make_ex(-C_EINVAL, message % (offset, length))
     return 0
+
+
+cdef size_t next_capacity(size_t capacity, size_t needed) except 0:
+    """The next array size after librbd answered -ERANGE asking for `needed` entries (it may not say: double)."""
+    if needed <= capacity:
+        needed = capacity * 2
+    if needed > (1 << 24):
+        raise MemoryError("librbd asked for %d entries" % needed)
+    return needed
+
+
+# Lists of structs: librbd calls of the shape `call(handle, T *items, size_t *count)`, which answer -ERANGE and the
+# count they need (or not) when `count` is too small. Calls with other arguments (a group name, a lock mode, an
+# int count) get a small adapter of this shape, with what they need behind `ctx`.
+ctypedef int (*list_call)(void *ctx, void *items, size_t *count) noexcept nogil
+
+
+cdef class _Listed:
+    """The array a list call filled: `count` entries of `item_size` bytes at `items` (freed with the object) and
+    the call's return value `ret`. Once it is read, the caller runs librbd's cleanup call on the entries (only
+    when ret >= 0: librbd filled them)."""
+    cdef void *items
+    cdef size_t count
+    cdef int ret
+
+    def __dealloc__(self):
+        free(self.items)
+
+
+# Some list calls count in an int: `list_growing(counting_in_int, &int_count_call(call, handle), ...)`.
+ctypedef int (*int_list_call)(void *handle, void *items, int *count) noexcept nogil
+
+cdef struct int_count_call:
+    int_list_call call
+    void *handle
+
+
+cdef int counting_in_int(void *ctx, void *items, size_t *count) noexcept nogil:
+    """The list_call of an int_count_call."""
+    cdef int_count_call *wrapped = <int_count_call *>ctx
+    cdef int n = <int>min(count[0], <size_t>(1 << 30))
+    cdef int ret = wrapped.call(wrapped.handle, items, &n)
+    count[0] = n
+    return ret
+
+
+cdef _Listed list_growing(list_call call, void *ctx, size_t item_size, size_t initial):
+    """Run `call(ctx, items, &count)` without the GIL on a zeroed array of `initial` entries, again on a larger one
+    (what librbd asked for, or twice the size when it did not say) while it answers -ERANGE."""
+    cdef _Listed out = _Listed()
+    cdef size_t asked = initial
+    cdef void *grown
+    while True:
+        grown = realloc(out.items, max(asked, <size_t>1) * item_size)
+        if grown == NULL:
+            raise MemoryError("cannot allocate a list of %d entries" % asked)
+        out.items = grown
+        memset(out.items, 0, max(asked, <size_t>1) * item_size)
+        out.count = asked
+        with nogil:
+            out.ret = call(ctx, out.items, &out.count)
+        if out.ret != -C_ERANGE:
+            return out
+        asked = next_capacity(asked, out.count)

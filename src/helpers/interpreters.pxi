@@ -21,7 +21,7 @@
 # interpreter) or imported where it is used (a local `import` finds the calling interpreter's module).
 
 from cpython.weakref cimport PyWeakref_NewRef
-from posix.time cimport clock_gettime, CLOCK_MONOTONIC
+from posix.time cimport clock_gettime, CLOCK_MONOTONIC, CLOCK_REALTIME
 
 # How long an interpreter's exit waits, in all, for the calls and aio still in flight on the images it opened
 # before it leaks their handles: an operation on an unreachable cluster never finishes, and the process must be
