@@ -11,22 +11,66 @@ cdef bytes config_key(object key):
 cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def config_list(self):
-        """A ConfigImageIterator of {'name', 'value', 'source'} for every rbd option as this image sees it."""
+        """Every rbd_* option as this image sees it: a ConfigImageIterator of {'name', 'value', 'source'} dicts.
+
+        `value` is the effective value (str); `source` says where it comes from: RBD_CONFIG_SOURCE_CONFIG (the
+        client's configuration), RBD_CONFIG_SOURCE_POOL (an override of the pool) or RBD_CONFIG_SOURCE_IMAGE (an
+        override of this image). The list is read now.
+
+        :returns: an iterator over one dict per option
+        :rtype: ConfigImageIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         return ConfigImageIterator(self)
 
     def config_get(self, key):
-        """The value (str) of this image's override of option `key`; KeyError if it has none."""
+        """The value of this image's own override of option `key` (stored as the image metadata `conf_<key>`).
+
+        An option the image does not override, or an unknown one, raises KeyError; config_list gives effective
+        values.
+
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :returns: the overriding value
+        :rtype: str
+        :raises KeyError: the image does not override `key`
+        :raises InvalidArgument: `key` is not str or bytes or holds a NUL byte, or the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef bytes conf_key = config_key(key)
         return self._get_metadata(conf_key, "no config %s for image %s" % (key, self.name))
 
     def config_set(self, key, value):
-        """Override option `key` with `value` for this image (InvalidArgument for an unknown option or value)."""
+        """Override option `key` with `value` for this image (stored as the image metadata `conf_<key>`).
+
+        librbd checks the option: an unknown option or a value it does not accept raises InvalidArgument.
+
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :param value: the value, as text (e.g. 'false', '65536')
+        :type value: str or bytes
+        :rtype: None
+        :raises InvalidArgument: `key` is not an rbd option, `value` is not valid for it, either is not str or bytes
+            or holds a NUL byte, or the image is closed
+        :raises ReadOnlyImage: the image was opened read-only
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef bytes conf_key = config_key(key)
         cdef bytes value_bytes = cstr(value, "value")
         self._set_metadata(conf_key, value_bytes, "config %s" % (key,))
 
     def config_remove(self, key):
-        """Remove this image's override of option `key`; KeyError if it has none."""
+        """Remove this image's override of option `key`: the pool's override or the client's value applies again.
+
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :rtype: None
+        :raises KeyError: the image does not override `key`
+        :raises ReadOnlyImage: the image was opened read-only
+        :raises InvalidArgument: `key` is not str or bytes or holds a NUL byte, or the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef bytes conf_key = config_key(key)
         self._remove_metadata(conf_key, "no config %s for image %s" % (key, self.name), "config %s" % (key,))
 
@@ -83,24 +127,73 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods for a pool's configuration overrides."""
 
     def config_list(self, ioctx):
-        """A ConfigPoolIterator of {'name', 'value', 'source'} for every rbd option as the pool's images see it."""
+        """Every rbd_* option as the pool's images see it: a ConfigPoolIterator of {'name', 'value', 'source'} dicts.
+
+        `value` is the effective value (str); `source` is RBD_CONFIG_SOURCE_CONFIG (the client's configuration) or
+        RBD_CONFIG_SOURCE_POOL (an override of the pool). The list is read now.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over one dict per option
+        :rtype: ConfigPoolIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
         return ConfigPoolIterator(ioctx)
 
     def config_get(self, ioctx, key):
-        """The value (str) of the pool's override of option `key`; KeyError if it has none."""
+        """The value of the pool's override of option `key` (stored as the pool metadata `conf_<key>`).
+
+        An option the pool does not override, or an unknown one, raises KeyError; config_list gives effective values.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :returns: the overriding value
+        :rtype: str
+        :raises KeyError: the pool does not override `key`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `key` is not str or bytes or holds a NUL byte
+        """
         ioctx_handle(ioctx)
         cdef bytes conf_key = config_key(key)
         return _pool_metadata_get(ioctx, conf_key, "no config %s for pool %s" % (key, ioctx.name))
 
     def config_set(self, ioctx, key, value):
-        """Override option `key` with `value` for the pool's images (InvalidArgument for an unknown option)."""
+        """Override option `key` with `value` for the pool's images (stored as the pool metadata `conf_<key>`).
+
+        An image's own override (Image.config_set) still wins over the pool's. librbd checks the option: an unknown
+        option or a value it does not accept raises InvalidArgument.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :param value: the value, as text (e.g. 'false', '65536')
+        :type value: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `key` is not an rbd option, `value` is not valid for it, either is not str or bytes
+            or holds a NUL byte, or `ioctx` is closed
+        """
         ioctx_handle(ioctx)
         cdef bytes conf_key = config_key(key)
         cdef bytes value_bytes = cstr(value, "value")
         _pool_metadata_set(ioctx, conf_key, value_bytes, "config %s" % (key,))
 
     def config_remove(self, ioctx, key):
-        """Remove the pool's override of option `key`; KeyError if it has none."""
+        """Remove the pool's override of option `key`: the client's value applies again to the pool's images.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :rtype: None
+        :raises KeyError: the pool does not override `key`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `key` is not str or bytes or holds a NUL byte
+        """
         ioctx_handle(ioctx)
         cdef bytes conf_key = config_key(key)
         _pool_metadata_remove(ioctx, conf_key, "no config %s for pool %s" % (key, ioctx.name), "config %s" % (key,))

@@ -52,23 +52,65 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return 0
 
     def metadata_get(self, key):
-        """The value (str) of the image metadata `key`; KeyError if it is not set."""
+        """The value of the image metadata `key`.
+
+        :param key: the metadata key
+        :type key: str or bytes
+        :returns: the value stored under `key`
+        :rtype: str
+        :raises KeyError: the image has no metadata `key`
+        :raises InvalidArgument: `key` is not str or bytes or holds a NUL byte, or the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises UnicodeDecodeError: the stored value is not valid UTF-8
+        """
         cdef bytes key_bytes = cstr(key, "key")
         return self._get_metadata(key_bytes, "no metadata %s for image %s" % (key, self.name))
 
     def metadata_set(self, key, value):
-        """Set the image metadata `key` to `value` (both str or bytes). ReadOnlyImage on a read-only image."""
+        """Set the image metadata `key` to `value` (both str or bytes), replacing any value it had.
+
+        Keys beginning with `conf_` are configuration overrides (see config_set): librbd checks the option name and
+        value of those.
+
+        :param key: the metadata key
+        :type key: str or bytes
+        :param value: the value to store
+        :type value: str or bytes
+        :rtype: None
+        :raises ReadOnlyImage: the image was opened read-only
+        :raises InvalidArgument: `key` or `value` is not str or bytes or holds a NUL byte, the image is closed, or a
+            `conf_` key names an unknown option or holds a value that option does not accept
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef bytes key_bytes = cstr(key, "key")
         cdef bytes value_bytes = cstr(value, "value")
         self._set_metadata(key_bytes, value_bytes, "metadata %s" % (key,))
 
     def metadata_remove(self, key):
-        """Remove the image metadata `key`; KeyError if it is not set."""
+        """Remove the image metadata `key`.
+
+        :param key: the metadata key
+        :type key: str or bytes
+        :rtype: None
+        :raises KeyError: the image has no metadata `key`
+        :raises ReadOnlyImage: the image was opened read-only
+        :raises InvalidArgument: `key` is not str or bytes or holds a NUL byte, or the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef bytes key_bytes = cstr(key, "key")
         self._remove_metadata(key_bytes, "no metadata %s for image %s" % (key, self.name), "metadata %s" % (key,))
 
     def metadata_list(self):
-        """A MetadataIterator of (key, value) pairs (str), in key order, fetched page by page."""
+        """The image's metadata: a MetadataIterator of (key, value) pairs (str), in key order, fetched page by page.
+
+        The first page is read now; the iterator keeps the image alive and reads the next pages through it.
+
+        :returns: an iterator over the (key, value) pairs
+        :rtype: MetadataIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises UnicodeDecodeError: a key or value is not valid UTF-8
+        """
         return MetadataIterator(self)
 
 
@@ -149,7 +191,16 @@ Iterates over the (key, value) pairs of an image's metadata, in key order, one p
         self._fetch_next()
 
     def get_next_chunk(self):
-        """Fetch the next page of (key, value) pairs (after the last key fetched); iterating continues from it."""
+        """Fetch the next page of (key, value) pairs (after the last key fetched); iterating continues from it.
+
+        Iterating fetches the pages for you; this is upstream's manual paging.
+
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or the iterator was made without running its ``__init__``
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises LogicError: librbd listed a different number of keys and values
+        :raises UnicodeDecodeError: a key or value is not valid UTF-8
+        """
         self._fetch_next()
 
     cdef int _list(self, const char *start, _OutBuffers out) except? -1:
@@ -181,7 +232,16 @@ Iterates over the (key, value) pairs of a pool's metadata, in key order, one pag
         self._fetch_next()
 
     def get_next_chunk(self):
-        """Fetch the next page of (key, value) pairs (after the last key fetched); iterating continues from it."""
+        """Fetch the next page of (key, value) pairs (after the last key fetched); iterating continues from it.
+
+        Iterating fetches the pages for you; this is upstream's manual paging.
+
+        :rtype: None
+        :raises InvalidArgument: the ioctx was closed or its rados.Rados shut down, or the iterator was made without
+            running its ``__init__``
+        :raises LogicError: librbd listed a different number of keys and values
+        :raises UnicodeDecodeError: a key or value is not valid UTF-8
+        """
         self._fetch_next()
 
     cdef int _list(self, const char *start, _OutBuffers out) except? -1:
@@ -239,25 +299,74 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods for pool metadata."""
 
     def pool_metadata_get(self, ioctx, key):
-        """The value (str) of the pool metadata `key`; KeyError if it is not set."""
+        """The value of the pool metadata `key`.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the metadata key
+        :type key: str or bytes
+        :returns: the value stored under `key`
+        :rtype: str
+        :raises KeyError: the pool has no metadata `key`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `key` is not str or bytes or holds a NUL byte
+        :raises UnicodeDecodeError: the stored value is not valid UTF-8
+        """
         ioctx_handle(ioctx)
         cdef bytes key_bytes = cstr(key, "key")
         return _pool_metadata_get(ioctx, key_bytes, "no metadata %s for pool %s" % (key, ioctx.name))
 
     def pool_metadata_set(self, ioctx, key, value):
-        """Set the pool metadata `key` to `value` (both str or bytes)."""
+        """Set the pool metadata `key` to `value` (both str or bytes), replacing any value it had.
+
+        Keys beginning with `conf_` are configuration overrides for the pool's images (see RBD.config_set): librbd
+        checks the option name and value of those.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the metadata key
+        :type key: str or bytes
+        :param value: the value to store
+        :type value: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, `key` or `value` is not str or bytes or holds a NUL byte, or a
+            `conf_` key names an unknown option or holds a value that option does not accept
+        """
         ioctx_handle(ioctx)
         cdef bytes key_bytes = cstr(key, "key")
         cdef bytes value_bytes = cstr(value, "value")
         _pool_metadata_set(ioctx, key_bytes, value_bytes, "metadata %s" % (key,))
 
     def pool_metadata_remove(self, ioctx, key):
-        """Remove the pool metadata `key`; KeyError if it is not set."""
+        """Remove the pool metadata `key`.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the metadata key
+        :type key: str or bytes
+        :rtype: None
+        :raises KeyError: the pool has no metadata `key`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `key` is not str or bytes or holds a NUL byte
+        """
         ioctx_handle(ioctx)
         cdef bytes key_bytes = cstr(key, "key")
         _pool_metadata_remove(ioctx, key_bytes, "no metadata %s for pool %s" % (key, ioctx.name),
                              "metadata %s" % (key,))
 
     def pool_metadata_list(self, ioctx):
-        """A PoolMetadataIterator of (key, value) pairs (str) of the pool, in key order, fetched page by page."""
+        """The pool's metadata: a PoolMetadataIterator of (key, value) pairs (str), in key order, fetched page by page.
+
+        The first page is read now; the iterator keeps `ioctx` alive and reads the next pages through it (a closed
+        ioctx then raises InvalidArgument).
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over the (key, value) pairs
+        :rtype: PoolMetadataIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        :raises UnicodeDecodeError: a key or value is not valid UTF-8
+        """
         return PoolMetadataIterator(ioctx)

@@ -84,7 +84,22 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
         The pool must be in RBD_MIRROR_MODE_IMAGE mode (else InvalidArgument). Journal mode uses the journaling
         feature (librbd turns it on if missing, and off again when mirroring is disabled). Enabling again in the
-        same mode does nothing; in the other mode it raises InvalidArgument.
+        same mode does nothing; in the other mode it raises InvalidArgument. Snapshot mode takes a first mirror
+        snapshot.
+
+        Waits first for this handle's calls and aio still in flight (librbd can abort the process when a mirroring
+        change races with them).
+
+        :param mode: RBD_MIRROR_IMAGE_MODE_JOURNAL or RBD_MIRROR_IMAGE_MODE_SNAPSHOT
+        :type mode: int
+        :rtype: None
+        :raises InvalidArgument: the pool is not in image mirror mode, the image is mirrored in the other mode, or
+            the image is closed
+        :raises ImageNotFound: `mode` is not a mirror image mode (librbd's answer)
+        :raises TypeError: `mode` is not an int
+        :raises OverflowError: `mode` is negative or too large
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on this image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
         cdef rbd_mirror_image_mode_t c_mode = mode
         cdef int ret
@@ -99,7 +114,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
     def mirror_image_disable(self, force):
         """Disable mirroring of this image; `force` also disables it on a non-primary image.
 
-        Waits first for this handle's operations in flight (see `_settle`).
+        Disabling an image that is not mirrored does nothing. Snapshot mode's mirror snapshots are removed.
+
+        Waits first for this handle's calls and aio still in flight (librbd can abort the process when a mirroring
+        change races with them).
+
+        :param force: disable it even though the image is not primary
+        :type force: bool
+        :rtype: None
+        :raises InvalidArgument: the pool's mirroring is disabled or in pool mode (images are not disabled one by
+            one there), the image is not primary and `force` is false, or the image is closed
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on this image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
         cdef c_bool c_force = bool(force)
         cdef int ret
@@ -114,7 +140,21 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
     def mirror_image_promote(self, force):
         """Make this mirrored image primary; `force` promotes even if the peer could not be demoted.
 
-        Raises InvalidArgument if it already is primary, ImageNotFound if it is not mirrored.
+        Raises InvalidArgument if it already is primary; ImageNotFound if it is not mirrored (from librbd 1.20:
+        InvalidArgument).
+
+        Waits first for this handle's calls and aio still in flight (librbd can abort the process when a mirroring
+        change races with them).
+
+        :param force: promote even though the remote image was not demoted (or cannot be reached)
+        :type force: bool
+        :rtype: None
+        :raises InvalidArgument: the image is primary already, or it is closed (from librbd 1.20 also: it is not
+            mirrored)
+        :raises ImageNotFound: the image is not mirrored (before librbd 1.20)
+        :raises ImageBusy: without `force`, a remote site's image is primary or its demotion has not reached this
+            site yet; or called from a progress or diff_iterate callback of a call still running on this image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
         cdef c_bool c_force = bool(force)
         cdef int ret
@@ -127,7 +167,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error promoting image %s to primary" % (self.name,))
 
     def mirror_image_demote(self):
-        """Make this primary mirrored image non-primary (read-only). Not primary: InvalidArgument."""
+        """Make this primary mirrored image non-primary (read-only). Not primary: InvalidArgument.
+
+        Writes then raise ReadOnlyImage until the image is promoted again.
+
+        Waits first for this handle's calls and aio still in flight (librbd can abort the process when a mirroring
+        change races with them).
+
+        :rtype: None
+        :raises InvalidArgument: the image is not mirrored or not primary, or it is closed
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on this image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef int ret
         self._settle()
         cdef rbd_image_t image = self._begin_call()
@@ -138,7 +189,19 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error demoting image %s to secondary" % (self.name,))
 
     def mirror_image_resync(self):
-        """Flag this non-primary image for a full resync from the primary (primary: InvalidArgument)."""
+        """Flag this non-primary image for a full resync from the primary (primary: InvalidArgument).
+
+        rbd-mirror then replaces the image's data with the primary's.
+
+        Waits first for this handle's calls and aio still in flight (librbd can abort the process when a mirroring
+        change races with them).
+
+        :rtype: None
+        :raises InvalidArgument: the image is primary, or it is closed (from librbd 1.20 also: it is not mirrored)
+        :raises ImageNotFound: the image is not mirrored (before librbd 1.20)
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on this image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef int ret
         self._settle()
         cdef rbd_image_t image = self._begin_call()
@@ -153,6 +216,16 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
         `flags` takes RBD_SNAP_CREATE_SKIP_QUIESCE / _IGNORE_QUIESCE_ERROR. librbd raises InvalidArgument when
         the image is not snapshot-mirrored, not primary, or the pool has no peer to send to.
+
+        :param flags: RBD_SNAP_CREATE_* bits (0: none)
+        :type flags: int
+        :returns: the id of the new mirror snapshot
+        :rtype: int
+        :raises InvalidArgument: the image is not mirrored in snapshot mode or not primary, the pool has no peer,
+            `flags` holds unknown bits, or the image is closed
+        :raises TypeError: `flags` is not an int
+        :raises OverflowError: `flags` is negative or not below ``2**32``
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
         cdef uint32_t c_flags = flags
         cdef uint64_t snap_id = 0
@@ -166,7 +239,15 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return snap_id
 
     def mirror_image_get_info(self):
-        """{'global_id': str, 'state': RBD_MIRROR_IMAGE_*, 'primary': bool} (global_id '' when not mirrored)."""
+        """The image's mirroring info: {'global_id': str, 'state': RBD_MIRROR_IMAGE_*, 'primary': bool}.
+
+        For an image that is not mirrored: global_id '', state RBD_MIRROR_IMAGE_DISABLED and primary False.
+
+        :returns: the info
+        :rtype: dict
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef rbd_mirror_image_info_t info
         cdef int ret
         memset(&info, 0, sizeof(info))
@@ -182,7 +263,16 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             rbd_mirror_image_get_info_cleanup(&info)
 
     def mirror_image_get_mode(self):
-        """The image's mirror mode: RBD_MIRROR_IMAGE_MODE_JOURNAL or _SNAPSHOT (JOURNAL when not mirrored)."""
+        """The image's mirror mode: RBD_MIRROR_IMAGE_MODE_JOURNAL or _SNAPSHOT.
+
+        For an image that is not mirrored: RBD_MIRROR_IMAGE_MODE_JOURNAL before librbd 1.20, InvalidArgument from
+        librbd 1.20.
+
+        :returns: the mode
+        :rtype: int
+        :raises InvalidArgument: the image is closed (from librbd 1.20 also: it is not mirrored)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef rbd_mirror_image_mode_t mode = RBD_MIRROR_IMAGE_MODE_JOURNAL
         cdef int ret
         cdef rbd_image_t image = self._begin_call()
@@ -198,7 +288,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
         Keys: name, id, info ({global_id, state, primary}), remote_statuses (a list of {state, description,
         last_update, up, mirror_uuid} per remote site), and the local site's state (MIRROR_IMAGE_STATUS_STATE_*),
-        description, last_update (naive UTC datetime) and up when the local site reported one.
+        description, last_update and up when the local site reported one. The last_update times are UTC
+        datetimes: naive before librbd 1.20, aware from librbd 1.20. Without an rbd-mirror daemon the local state
+        is MIRROR_IMAGE_STATUS_STATE_UNKNOWN ('status not found').
+
+        :returns: the status
+        :rtype: dict
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
         cdef rbd_mirror_image_global_status_t status
         cdef int ret
@@ -219,6 +316,12 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         """The id of the rbd-mirror instance replaying this image.
 
         Not mirrored: InvalidArgument; mirrored but no rbd-mirror daemon has claimed it: ImageNotFound.
+
+        :returns: the instance id
+        :rtype: str
+        :raises InvalidArgument: the image is not mirrored, or it is closed
+        :raises ImageNotFound: no rbd-mirror daemon has claimed the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
         cdef int ret
         cdef rbd_image_t image = self._begin_call()
@@ -235,7 +338,15 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods for pool mirroring: mode, site name, peers, bootstrap tokens and image status lists."""
 
     def mirror_site_name_get(self, rados):
-        """The local site name used for mirroring (the cluster fsid unless set); takes a rados.Rados."""
+        """The local site name used for mirroring (the cluster fsid unless set); takes a rados.Rados.
+
+        :param rados: the connected cluster
+        :type rados: rados.Rados
+        :returns: the site name
+        :rtype: str
+        :raises TypeError: `rados` is not a rados.Rados (e.g. an Ioctx)
+        :raises InvalidArgument: `rados` is not connected
+        """
         cdef rados_t cluster = rados_handle(rados)
         cdef int ret
         filled = fill_growing(<fill_fn>rbd_mirror_site_name_get, cluster, 512, &ret)
@@ -244,7 +355,16 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         return first_c_string(filled)
 
     def mirror_site_name_set(self, rados, site_name):
-        """Set the cluster-wide local mirroring site name ('' restores the default, the fsid)."""
+        """Set the cluster-wide local mirroring site name ('' restores the default, the fsid).
+
+        :param rados: the connected cluster
+        :type rados: rados.Rados
+        :param site_name: the new site name ('' for the default)
+        :type site_name: str or bytes
+        :rtype: None
+        :raises TypeError: `rados` is not a rados.Rados
+        :raises InvalidArgument: `rados` is not connected, or `site_name` is not str or bytes or holds a NUL byte
+        """
         cdef rados_t cluster = rados_handle(rados)
         cdef bytes name_bytes = cstr(site_name, "site_name")
         cdef const char *c_name = name_bytes
@@ -255,7 +375,15 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error setting mirror site name")
 
     def mirror_mode_get(self, ioctx):
-        """The pool's mirror mode: RBD_MIRROR_MODE_DISABLED, _IMAGE or _POOL."""
+        """The pool's mirror mode: RBD_MIRROR_MODE_DISABLED, _IMAGE or _POOL.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: the mode
+        :rtype: int
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef rbd_mirror_mode_t mode = RBD_MIRROR_MODE_DISABLED
         cdef int ret
@@ -268,7 +396,18 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     def mirror_mode_set(self, ioctx, mirror_mode):
         """Set the pool's mirror mode (RBD_MIRROR_MODE_*).
 
-        Disabling fails with ImageBusy while peers exist and InvalidArgument while images are mirrored.
+        Disabling fails with ImageBusy while peers exist and InvalidArgument while images are mirrored. Each time
+        mirroring is enabled the pool gets a new mirror uuid.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param mirror_mode: RBD_MIRROR_MODE_DISABLED, RBD_MIRROR_MODE_IMAGE or RBD_MIRROR_MODE_POOL
+        :type mirror_mode: int
+        :rtype: None
+        :raises ImageBusy: disabling while the pool has peers
+        :raises InvalidArgument: disabling while images are mirrored, an unknown mode, or `ioctx` is closed
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `mirror_mode` is not an int
+        :raises OverflowError: `mirror_mode` is negative or too large
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef rbd_mirror_mode_t mode = mirror_mode
@@ -280,8 +419,19 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
 
     IF HAS_MIRROR_REMOTE_NAMESPACE:
         def mirror_remote_namespace_get(self, ioctx):
-            """The namespace of the remote pool that the namespace of `ioctx` mirrors to (str): by default its
-            own name ('' for the default namespace). Needs librbd 1.20 (Ceph 20)."""
+            """The namespace of the remote pool that the namespace of `ioctx` mirrors to.
+
+            By default its own name ('' for the default namespace). Needs librbd 1.20 (Ceph 20.2) or newer.
+
+            :param ioctx: the pool and namespace
+            :type ioctx: rados.Ioctx
+            :returns: the remote namespace
+            :rtype: str
+            :raises FunctionNotSupported: the librbd in use is older than the one the module was built for and lacks
+                the call
+            :raises TypeError: `ioctx` is not a rados.Ioctx
+            :raises InvalidArgument: `ioctx` is closed
+            """
             cdef rados_ioctx_t io = ioctx_handle(ioctx)
             cdef int ret
             if late_rbd_mirror_remote_namespace_get == NULL:
@@ -292,9 +442,22 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             return first_c_string(filled)
 
         def mirror_remote_namespace_set(self, ioctx, remote_namespace):
-            """Mirror the namespace of `ioctx` to `remote_namespace` of the remote pool. Only while mirroring is
-            disabled there (or RBD_MIRROR_MODE_INIT_ONLY on the default namespace), else InvalidArgument;
-            disabling mirroring resets it. Needs librbd 1.20 (Ceph 20)."""
+            """Mirror the namespace of `ioctx` to `remote_namespace` of the remote pool.
+
+            Only while mirroring is disabled there (or RBD_MIRROR_MODE_INIT_ONLY on the default namespace), else
+            InvalidArgument; disabling mirroring resets it. Needs librbd 1.20 (Ceph 20.2) or newer.
+
+            :param ioctx: the pool and namespace
+            :type ioctx: rados.Ioctx
+            :param remote_namespace: the remote namespace's name
+            :type remote_namespace: str or bytes
+            :rtype: None
+            :raises InvalidArgument: mirroring of the namespace is not disabled (nor in init-only mode), `ioctx` is
+                closed, or `remote_namespace` is not str or bytes or holds a NUL byte
+            :raises FunctionNotSupported: the librbd in use is older than the one the module was built for and lacks
+                the call
+            :raises TypeError: `ioctx` is not a rados.Ioctx
+            """
             cdef rados_ioctx_t io = ioctx_handle(ioctx)
             cdef bytes namespace_bytes = cstr(remote_namespace, "remote_namespace")
             cdef const char *c_namespace = namespace_bytes
@@ -307,7 +470,16 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
                 raise make_ex(ret, "error setting remote namespace")
 
     def mirror_uuid_get(self, ioctx):
-        """The pool's mirror uuid (ImageNotFound while mirroring is disabled)."""
+        """The pool's mirror uuid (ImageNotFound while mirroring is disabled).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: the uuid
+        :rtype: str
+        :raises ImageNotFound: mirroring is disabled on the pool
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef int ret
         filled = fill_growing(<fill_fn>rbd_mirror_uuid_get, io, 512, &ret)
@@ -319,6 +491,13 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         """A bootstrap token (str) for a peer cluster to import.
 
         It is base64 JSON with fsid, client_id, key and mon_host. Mirroring must be enabled on the pool.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: the token
+        :rtype: str
+        :raises InvalidArgument: mirroring is disabled on the pool, or `ioctx` is closed
+        :raises TypeError: `ioctx` is not a rados.Ioctx
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef int ret
@@ -331,6 +510,18 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         """Add the peer described by a bootstrap `token` from another cluster (RBD_MIRROR_PEER_DIRECTION_*).
 
         A malformed token, or one from this same cluster, raises InvalidArgument.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param direction: RBD_MIRROR_PEER_DIRECTION_RX or RBD_MIRROR_PEER_DIRECTION_RX_TX
+        :type direction: int
+        :param token: the token mirror_peer_bootstrap_create gave on the other cluster
+        :type token: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the token is malformed or comes from this cluster, `direction` is not valid,
+            `ioctx` is closed, or `token` is not str or bytes or holds a NUL byte
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `direction` is not an int
+        :raises OverflowError: `direction` is negative or too large
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef rbd_mirror_peer_direction_t c_direction = direction
@@ -346,6 +537,22 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         """Add a mirroring peer `site_name` reached as `client_name`; returns its uuid.
 
         The direction is RX or RX_TX (TX alone: InvalidArgument); a site name already used raises ImageExists.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param site_name: the peer site's name
+        :type site_name: str or bytes
+        :param client_name: the client the peer is reached as, e.g. 'client.rbd-mirror-peer'
+        :type client_name: str or bytes
+        :param direction: RBD_MIRROR_PEER_DIRECTION_RX or RBD_MIRROR_PEER_DIRECTION_RX_TX
+        :type direction: int
+        :returns: the new peer's uuid
+        :rtype: str
+        :raises ImageExists: a peer with `site_name` exists already
+        :raises InvalidArgument: mirroring is disabled on the pool, `direction` is TX or not valid, `ioctx` is
+            closed, or a name is not str or bytes or holds a NUL byte
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `direction` is not an int
+        :raises OverflowError: `direction` is negative or too large
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes site_bytes = cstr(site_name, "site_name")
@@ -363,7 +570,16 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         return decode_c(uuid)
 
     def mirror_peer_remove(self, ioctx, uuid):
-        """Remove the peer with `uuid` (an unknown uuid is not an error)."""
+        """Remove the peer with `uuid` (an unknown uuid is not an error).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` is not str or bytes or holds a NUL byte
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes uuid_bytes = cstr(uuid, "uuid")
         cdef const char *c_uuid = uuid_bytes
@@ -374,11 +590,35 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error removing mirror peer")
 
     def mirror_peer_list(self, ioctx):
-        """A MirrorPeerIterator of the pool's peers."""
+        """The pool's mirroring peers, as a MirrorPeerIterator (the list is read now).
+
+        Each peer is a dict: uuid, direction, site_name, cluster_name (the same as site_name), mirror_uuid and
+        client_name.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over the peers
+        :rtype: MirrorPeerIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
         return MirrorPeerIterator(ioctx)
 
     def mirror_peer_set_client(self, ioctx, uuid, client_name):
-        """Set the client name used to reach peer `uuid` (unknown uuid: ImageNotFound)."""
+        """Set the client name used to reach peer `uuid` (unknown uuid: ImageNotFound).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :param client_name: the new client name
+        :type client_name: str or bytes
+        :rtype: None
+        :raises ImageNotFound: there is no peer `uuid`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` or `client_name` is not str or bytes or holds a NUL
+            byte
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes uuid_bytes = cstr(uuid, "uuid")
         cdef bytes client_bytes = cstr(client_name, "client_name")
@@ -391,7 +631,20 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error setting mirror peer client name")
 
     def mirror_peer_set_name(self, ioctx, uuid, site_name):
-        """Rename peer `uuid` to `site_name` (unknown uuid: ImageNotFound; name in use: ImageExists)."""
+        """Rename peer `uuid` to `site_name` (unknown uuid: ImageNotFound; name in use: ImageExists).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :param site_name: the new site name
+        :type site_name: str or bytes
+        :rtype: None
+        :raises ImageNotFound: there is no peer `uuid`
+        :raises ImageExists: another peer is called `site_name`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` or `site_name` is not str or bytes or holds a NUL byte
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes uuid_bytes = cstr(uuid, "uuid")
         cdef bytes site_bytes = cstr(site_name, "site_name")
@@ -404,13 +657,37 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error setting mirror peer site name")
 
     def mirror_peer_set_cluster(self, ioctx, uuid, cluster_name):
-        """Old name of mirror_peer_set_name: rename peer `uuid` to `cluster_name`."""
+        """Old name of mirror_peer_set_name: rename peer `uuid` to `cluster_name`.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :param cluster_name: the new site name
+        :type cluster_name: str or bytes
+        :rtype: None
+        :raises ImageNotFound: there is no peer `uuid`
+        :raises ImageExists: another peer is called `cluster_name`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` or `cluster_name` is not str or bytes or holds a NUL
+            byte
+        """
         self.mirror_peer_set_name(ioctx, uuid, cluster_name)
 
     def mirror_peer_get_attributes(self, ioctx, uuid):
         """The peer's attributes as a dict of str, e.g. {'mon_host': ..., 'key': ...}.
 
         ImageNotFound when the peer does not exist or has never had attributes set.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :returns: the attributes (RBD_MIRROR_PEER_ATTRIBUTE_NAME_MON_HOST, _KEY, ...)
+        :rtype: dict
+        :raises ImageNotFound: there is no peer `uuid`, or it has no attributes
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` is not str or bytes or holds a NUL byte
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes uuid_bytes = cstr(uuid, "uuid")
@@ -452,7 +729,20 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             free(vals)
 
     def mirror_peer_set_attributes(self, ioctx, uuid, attributes):
-        """Replace the attributes of peer `uuid` with the dict `attributes` of str (an empty dict clears them)."""
+        """Replace the attributes of peer `uuid` with the dict `attributes` of str (an empty dict clears them).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :param attributes: the attributes, e.g. {RBD_MIRROR_PEER_ATTRIBUTE_NAME_MON_HOST: ..., ..._KEY: ...}
+        :type attributes: dict
+        :rtype: None
+        :raises ImageNotFound: there is no peer `uuid`
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `attributes` is not a dict
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` or a key or value of `attributes` is not str or bytes
+            or holds a NUL byte
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes uuid_bytes = cstr(uuid, "uuid")
         if not isinstance(attributes, dict):
@@ -471,11 +761,32 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error setting mirror peer attributes")
 
     def mirror_image_status_list(self, ioctx):
-        """A MirrorImageStatusIterator over the status dicts of the pool's mirrored images."""
+        """The status dicts of the pool's mirrored images, as a MirrorImageStatusIterator (1024 per page).
+
+        Each dict is shaped as Image.mirror_image_get_status gives it, except that `info` has no 'primary'. The
+        first page is read now.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over the status dicts
+        :rtype: MirrorImageStatusIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
         return MirrorImageStatusIterator(ioctx)
 
     def mirror_image_status_summary(self, ioctx):
-        """[(MIRROR_IMAGE_STATUS_STATE_*, number of mirrored images in that state), ...] for the pool."""
+        """[(MIRROR_IMAGE_STATUS_STATE_*, number of mirrored images in that state), ...] for the pool.
+
+        States no image is in are left out ([] when nothing is mirrored).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: (state, count) pairs
+        :rtype: list of (int, int)
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef size_t maxlen = 32
         cdef size_t asked
@@ -506,13 +817,34 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             free(counts)
 
     def mirror_image_instance_id_list(self, ioctx):
-        """A MirrorImageInstanceIdIterator over (image_id, instance_id) of images claimed by rbd-mirror."""
+        """(image_id, instance_id) of images claimed by rbd-mirror, as a MirrorImageInstanceIdIterator.
+
+        Empty when no rbd-mirror daemon runs. 1024 per page; the first page is read now.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over (image_id, instance_id) pairs of str
+        :rtype: MirrorImageInstanceIdIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
         return MirrorImageInstanceIdIterator(ioctx)
 
     def mirror_image_info_list(self, ioctx, mode_filter=None):
-        """A MirrorImageInfoIterator over (image_id, {mode, global_id, state, primary}) of mirrored images.
+        """(image_id, {mode, global_id, state, primary}) of mirrored images, as a MirrorImageInfoIterator.
 
-        `mode_filter` (RBD_MIRROR_IMAGE_MODE_*) keeps only images mirrored in that mode; None keeps all.
+        `mode_filter` (RBD_MIRROR_IMAGE_MODE_*) keeps only images mirrored in that mode; None keeps all (an
+        unknown mode matches nothing). 1024 per page; the first page is read now.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param mode_filter: RBD_MIRROR_IMAGE_MODE_JOURNAL or RBD_MIRROR_IMAGE_MODE_SNAPSHOT; None: all modes
+        :type mode_filter: int or None
+        :returns: an iterator over (image_id, info dict) pairs
+        :rtype: MirrorImageInfoIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `mode_filter` is neither an int nor None
+        :raises OverflowError: `mode_filter` is negative or too large
+        :raises InvalidArgument: `ioctx` is closed
         """
         return MirrorImageInfoIterator(ioctx, mode_filter)
 
@@ -648,7 +980,14 @@ Iterates over the status dicts of the pool's mirrored images, fetched `max_read`
             free(images)
 
     def get_next_chunk(self):
-        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you).
+
+        After an empty page the next call starts over from the first image.
+
+        :rtype: None
+        :raises InvalidArgument: the ioctx was closed or its rados.Rados shut down, or the iterator was made without
+            running its ``__init__``
+        """
         self._next_chunk()
 
 
@@ -687,7 +1026,14 @@ Iterates over (image_id, instance_id) for the images an rbd-mirror instance repl
             free(instance_ids)
 
     def get_next_chunk(self):
-        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you).
+
+        After an empty page the next call starts over from the first image.
+
+        :rtype: None
+        :raises InvalidArgument: the ioctx was closed or its rados.Rados shut down, or the iterator was made without
+            running its ``__init__``
+        """
         self._next_chunk()
 
 
@@ -738,5 +1084,12 @@ Iterates over (image_id, {'mode', 'global_id', 'state', 'primary'}) for the pool
             free(infos)
 
     def get_next_chunk(self):
-        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you).
+
+        After an empty page the next call starts over from the first image.
+
+        :rtype: None
+        :raises InvalidArgument: the ioctx was closed or its rados.Rados shut down, or the iterator was made without
+            running its ``__init__``
+        """
         self._next_chunk()

@@ -42,6 +42,19 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
 
         ImageBusy while the image is locked with an advisory lock (librbd would wait forever for its exclusive
         lock).
+
+        :param ioctx: the pool (and namespace) of the image
+        :type ioctx: rados.Ioctx
+        :param name: the image's name
+        :type name: str or bytes
+        :param delay: seconds during which trash_remove refuses the image without `force` (0: none)
+        :type delay: int
+        :rtype: None
+        :raises ImageNotFound: there is no image `name`
+        :raises ImageBusy: the image is locked with an advisory lock (or librbd reports it busy)
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `delay` is not an int
+        :raises OverflowError: `delay` is negative or not below ``2**64``
+        :raises InvalidArgument: `ioctx` is closed, or `name` is not str or bytes or holds a NUL byte
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes name_bytes = cstr(name, "name")
@@ -55,7 +68,23 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error moving image %s to trash" % (name,))
 
     def trash_get(self, ioctx, image_id):
-        """The trash entry of `image_id`: {id, name, source, deletion_time, deferment_end_time}."""
+        """The trash entry of `image_id`.
+
+        A dict {id, name, source, deletion_time, deferment_end_time}: `id` and `name` are str, `source` the name of the
+        RBD_TRASH_IMAGE_SOURCE_* value ('USER', 'MIRRORING', 'MIGRATION', 'REMOVING' or 'USER_PARENT'; a source
+        this build does not know stays a number), and the times are datetimes in UTC: naive before librbd 1.20,
+        aware from librbd 1.20 (as upstream).
+
+        :param ioctx: the pool (and namespace) whose trash holds the image
+        :type ioctx: rados.Ioctx
+        :param image_id: the image's id (as Image.id gives it, or as trash_list lists it)
+        :type image_id: str or bytes
+        :returns: the entry
+        :rtype: dict
+        :raises ImageNotFound: the trash holds no image `image_id`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `image_id` is not str or bytes or holds a NUL byte
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes id_bytes = cstr(image_id, "image_id")
         cdef const char *c_id = id_bytes
@@ -72,7 +101,18 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             rbd_trash_get_cleanup(&info)
 
     def trash_list(self, ioctx):
-        """A TrashIterator over the trash entries of the pool (and namespace) of `ioctx`."""
+        """The trash entries of the pool (and namespace) of `ioctx`, as a TrashIterator (the list is read now).
+
+        Each entry is a dict {id, name, source, deletion_time, deferment_end_time}, as trash_get gives it. Every
+        source is named here; upstream's module raised IndexError on sources other than USER and MIRRORING.
+
+        :param ioctx: the pool (and namespace) whose trash to list
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over the entries
+        :rtype: TrashIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
         return TrashIterator(ioctx)
 
     def trash_remove(self, ioctx, image_id, force=False, on_progress=None):
@@ -82,6 +122,23 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         called as data is removed; a non-zero return value cancels the removal (an exception it raises is reported
         through sys.unraisablehook). ImageBusy while the
         image is locked with an advisory lock (librbd would wait forever for its exclusive lock).
+
+        :param ioctx: the pool (and namespace) whose trash holds the image
+        :type ioctx: rados.Ioctx
+        :param image_id: the image's id
+        :type image_id: str or bytes
+        :param force: delete it even before its deferment ends
+        :type force: bool
+        :param on_progress: called as `on_progress(offset, total)` while the data is removed; None: no calls
+        :type on_progress: callable or None
+        :rtype: None
+        :raises ImageNotFound: the trash holds no image `image_id`
+        :raises PermissionError: the deferment has not ended and `force` is false
+        :raises ImageBusy: the image is locked with an advisory lock, is still open, or is being restored
+        :raises ImageHasSnapshots: the image still has snapshots
+        :raises OperationCanceled: `on_progress` returned a non-zero value
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `on_progress` is neither callable nor None
+        :raises InvalidArgument: `ioctx` is closed, or `image_id` is not str or bytes or holds a NUL byte
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes id_bytes = cstr(image_id, "image_id")
@@ -101,11 +158,25 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         """Delete the trashed images whose deferment ended by `expire_ts` (a datetime; None: now).
 
         As upstream, `expire_ts` is converted with time.mktime(expire_ts.timetuple()), i.e. a naive datetime is
-        read as local time. `threshold` (0..1) instead deletes images until the pool is below that fraction of
-        its capacity; -1 disables it.
+        read as local time. `threshold` (0..1) makes librbd delete images until the pool is below that fraction
+        of its capacity; -1 disables it. librbd only purges images moved to the trash by a user (source 'USER'),
+        and stops at the first image it cannot delete.
 
         ImageBusy, and nothing deleted, while one of the images it could delete (deferment ended by `expire_ts`;
         with a threshold, any) is locked with an advisory lock: librbd would wait forever for its exclusive lock.
+
+        :param ioctx: the pool (and namespace) whose trash to purge
+        :type ioctx: rados.Ioctx
+        :param expire_ts: delete the images whose deferment ended by then (None: now)
+        :type expire_ts: datetime.datetime or None
+        :param threshold: a fraction of the pool's capacity (0 to 1) to bring its usage below; -1: none
+        :type threshold: float
+        :rtype: None
+        :raises ImageBusy: an image it could delete is locked with an advisory lock, or is still open elsewhere
+        :raises ImageHasSnapshots: an image due for deletion still has snapshots
+        :raises TypeError: `ioctx` is not a rados.Ioctx, `expire_ts` is not a datetime or None, or `threshold` is
+            not a number
+        :raises InvalidArgument: `ioctx` is closed, or `threshold` is neither -1 nor between 0 and 1
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef time_t c_expire = 0
@@ -126,7 +197,22 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error purging images from trash")
 
     def trash_restore(self, ioctx, image_id, name):
-        """Bring image `image_id` back from the trash under the name `name`."""
+        """Bring image `image_id` back from the trash under the name `name`.
+
+        :param ioctx: the pool (and namespace) whose trash holds the image
+        :type ioctx: rados.Ioctx
+        :param image_id: the image's id
+        :type image_id: str or bytes
+        :param name: the name the restored image gets
+        :type name: str or bytes
+        :rtype: None
+        :raises ImageNotFound: the trash holds no image `image_id`
+        :raises ImageExists: another image is already called `name`
+        :raises ImageBusy: the image is being deleted from the trash
+        :raises InvalidArgument: librbd does not restore entries of that source (e.g. the source of a migration),
+            `ioctx` is closed, or `image_id` or `name` is not str or bytes or holds a NUL byte
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes id_bytes = cstr(image_id, "image_id")
         cdef bytes name_bytes = cstr(name, "name")
