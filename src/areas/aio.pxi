@@ -423,7 +423,12 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
         return 0
 
     def is_complete(self):
-        """True once librbd finished the operation (its callback may still be pending)."""
+        """Whether librbd finished the operation (its oncomplete callback may still be pending).
+
+        :returns: True once the operation is complete
+        :rtype: bool
+        :raises InvalidArgument: the completion was never submitted (not made by an `aio_*` method)
+        """
         cdef int ret
         self._check_submitted()
         with nogil:
@@ -433,9 +438,16 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
     def wait_for_complete_and_cb(self):
         """Wait until the operation finished and its oncomplete callback ran; re-raise what the callback raised.
 
-        Called from inside a callback for a completion whose own callback has not run yet, it only waits for
-        librbd (the callback runs later on the same thread). An operation whose image's rados.Rados is shut down
-        while it is in flight never finishes: ConnectionShutdown then, instead of waiting forever.
+        Called from inside a callback for a completion whose own callback has not run yet, it only waits for librbd
+        (the callback runs later on the same thread). The GIL is released while waiting. An operation whose image's
+        rados.Rados is shut down while it is in flight never finishes: ConnectionShutdown then, instead of waiting
+        forever.
+
+        :returns: 0 (the operation's result is get_return_value())
+        :rtype: int
+        :raises InvalidArgument: the completion was never submitted (not made by an `aio_*` method)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down before the operation finished
+        :raises Exception: whatever the oncomplete callback raised, re-raised once with its traceback
         """
         self._check_submitted()
         cdef bint on_dispatcher = PyThread_get_thread_ident() == self.node.queue.thread_ident
@@ -480,7 +492,12 @@ The handle of one asynchronous operation; passed to its `oncomplete` callback.
         return self.image is None or cluster_connected((<Image>self.image).cluster)
 
     def get_return_value(self):
-        """The operation's result: bytes read, 0, or a negative errno."""
+        """The operation's result.
+
+        :returns: the number of bytes read (reads), 0 (other operations), or a negative errno on failure
+        :rtype: int
+        :raises InvalidArgument: the completion was never submitted (not made by an `aio_*` method)
+        """
         cdef ssize_t ret
         self._check_submitted()
         if self.has_own_ret:
@@ -564,10 +581,32 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         self._open_completion = comp
 
     def aio_read(self, offset, length, oncomplete, fadvise_flags=0):
-        """Read `length` bytes at `offset` asynchronously; returns the Completion.
+        """Read `length` bytes at `offset` asynchronously.
 
-        `oncomplete(completion, data)` gets the bytes (shorter at the end of the image) or None on error
-        (`completion.get_return_value()` is then the negative errno).
+        `oncomplete(completion, data)` gets the bytes read (shorter at the end of the image), or None on error.
+        Errors of the operation itself arrive through the Completion: `completion.get_return_value()` is then the
+        negative errno.
+
+        :param offset: byte offset in the image where reading starts
+        :type offset: int
+        :param length: number of bytes to read
+        :type length: int
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion, data)`; None: no callback
+        :type oncomplete: callable or None
+        :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+        :type fadvise_flags: int
+        :returns: the Completion of the read
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset`, `length` or `fadvise_flags` is not an int, or `oncomplete` is neither callable nor
+            None
+        :raises OverflowError: `offset` or `length` is negative or too large, or `length` exceeds the largest bytes
+            object
+        :raises MemoryError: no buffer of `length` bytes can be allocated
+        :raises ImageBusy: this client holds an advisory lock on the image and its reads need the exclusive lock
+            (journaling or copy-on-read), which librbd would wait for forever
         """
         self._refuse_reads_while_locked()
         cdef uint64_t c_offset = offset
@@ -585,10 +624,30 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return self._end_aio(comp, ret, "error reading %s %d~%d", (self.name, offset, length))
 
     def aio_write(self, data, offset, oncomplete, fadvise_flags=0):
-        """Write `data` (any C-contiguous bytes-like object) at `offset` asynchronously; returns the Completion.
+        """Write `data` at `offset` asynchronously.
 
-        The data is not copied: the Completion holds the buffer until the write completed, so the caller may
-        drop it right away. `oncomplete(completion)`; `completion.get_return_value()` is 0 or a negative errno.
+        The data is not copied: the Completion holds the buffer until the write completed, so the caller may drop it
+        right away. `oncomplete(completion)`; `completion.get_return_value()` is then 0 or a negative errno.
+
+        :param data: the bytes to write: any C-contiguous bytes-like object (bytes, bytearray, memoryview, ...)
+        :type data: bytes-like object
+        :param offset: byte offset in the image where writing starts
+        :type offset: int
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion)`; None: no callback
+        :type oncomplete: callable or None
+        :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+        :type fadvise_flags: int
+        :returns: the Completion of the write
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `data` is not a bytes-like object (str included), `offset` or `fadvise_flags` is not an
+            int, or `oncomplete` is neither callable nor None
+        :raises ValueError: `data` is not C-contiguous
+        :raises OverflowError: `offset` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock)
         """
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
@@ -610,16 +669,39 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     IF HAS_COMPARE_AND_WRITEV:
         def aio_compare_and_writev(self, offset, cmp_buffers, buffers, oncomplete, fadvise_flags=0):
-            """Atomically write `buffers` back to back at `offset` if the image holds exactly the bytes of
-            `cmp_buffers` there, asynchronously; returns the Completion. Needs librbd 1.18 (Ceph 18).
+            """Atomically write `buffers` back to back at `offset` if the image holds exactly the bytes of `cmp_buffers`
+            there, asynchronously. Needs librbd 1.18 (Ceph 18.2) or newer; upstream's module does not have it.
 
-            The buffers (C-contiguous bytes-like objects) are not copied: the Completion holds them until librbd
-            finished. `oncomplete(completion, error)`: `error` is None once written; a CompareMismatchError
-            (`mismatch_offset`: the image offset of the first differing byte) when the image differed and
-            nothing was written; otherwise the rbd.Error of the failure (e.g. InvalidArgument for a range that
-            crosses an object boundary). `completion.get_return_value()` is 0 or the negative errno.
-            Checked before submission (raised here): both sequences hold the same number of bytes, not zero,
-            and the range lies within the image.
+            The buffers are not copied: the Completion holds them until librbd finished. Checked before submission (and
+            raised here): both sequences hold the same number of bytes, not zero, and the range lies within the image.
+
+            :param offset: byte offset in the image where comparing and writing start
+            :type offset: int
+            :param cmp_buffers: the bytes the image must hold, as a sequence of C-contiguous bytes-like objects
+            :type cmp_buffers: list of bytes-like object
+            :param buffers: the bytes to write, as a sequence of C-contiguous bytes-like objects
+            :type buffers: list of bytes-like object
+            :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+                `oncomplete(completion, error)`: `error` is None once written; a
+                CompareMismatchError (`mismatch_offset`: the image offset of the first differing byte) when the
+                image differed and nothing was written; otherwise the Error of the failure (e.g. InvalidArgument for
+                a range that crosses an object boundary). None: no callback
+            :type oncomplete: callable or None
+            :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+            :type fadvise_flags: int
+            :returns: the Completion; its get_return_value() is 0 or the negative errno
+            :rtype: Completion
+            :raises InvalidArgument: the image is closed, the interpreter is exiting, the two sequences hold
+                different numbers of bytes or none, one holds more than 1024 buffers, or the range reaches past the
+                end of the image
+            :raises ConnectionShutdown: the image's rados.Rados was shut down
+            :raises TypeError: a sequence is a single buffer or holds something that is not a bytes-like object,
+                `offset` or `fadvise_flags` is not an int, or `oncomplete` is neither callable nor None
+            :raises ValueError: a buffer is not C-contiguous
+            :raises OverflowError: `offset` is negative or does not fit 64 bits
+            :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+                (librbd would wait forever for the exclusive lock)
+            :raises FunctionNotSupported: the librbd in use lacks rbd_aio_compare_and_writev
             """
             self._refuse_writes_while_locked()
             cdef int c_flags = fadvise_flags
@@ -652,7 +734,26 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             return comp
 
     def aio_discard(self, offset, length, oncomplete):
-        """Discard `length` bytes at `offset` asynchronously; `oncomplete(completion)`. Returns the Completion."""
+        """Discard `length` bytes at `offset` asynchronously.
+
+        `oncomplete(completion)`; `completion.get_return_value()` is then 0 or a negative errno.
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to discard
+        :type length: int
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion)`; None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the discard
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, the interpreter is exiting, or the range ends past 2**64 - 1
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset` or `length` is not an int, or `oncomplete` is neither callable nor None
+        :raises OverflowError: `offset` or `length` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock)
+        """
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
@@ -666,7 +767,29 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return self._end_aio(comp, ret, "error discarding %s %d~%d", (self.name, offset, length))
 
     def aio_write_zeroes(self, offset, length, oncomplete, zero_flags=0):
-        """Zero `length` bytes at `offset` asynchronously; `oncomplete(completion)`. Returns the Completion."""
+        """Zero `length` bytes at `offset` asynchronously.
+
+        `oncomplete(completion)`; `completion.get_return_value()` is then 0 or a negative errno.
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to zero
+        :type length: int
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion)`; None: no callback
+        :type oncomplete: callable or None
+        :param zero_flags: 0 or RBD_WRITE_ZEROES_FLAG_THICK_PROVISION
+        :type zero_flags: int
+        :returns: the Completion of the zeroing
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, the interpreter is exiting, or the range ends past 2**64 - 1
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset`, `length` or `zero_flags` is not an int, or `oncomplete` is neither callable nor
+            None
+        :raises OverflowError: `offset` or `length` is negative or too large, or `zero_flags` does not fit a C int
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock)
+        """
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
@@ -681,7 +804,19 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return self._end_aio(comp, ret, "error zeroing %s %d~%d", (self.name, offset, length))
 
     def aio_flush(self, oncomplete):
-        """Flush asynchronously; `oncomplete(completion)` once earlier writes are persistent."""
+        """Flush asynchronously: `oncomplete(completion)` runs once earlier writes are persistent.
+
+        :param oncomplete: called on the module's dispatcher thread once the flush finished: `oncomplete(completion)`;
+            None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the flush
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `oncomplete` is neither callable nor None
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock)
+        """
         self._refuse_writes_while_locked()
         cdef Completion comp = self._new_completion(oncomplete, KIND_PLAIN)
         cdef rbd_completion_t c = comp.rbd_comp
@@ -692,7 +827,20 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return self._end_aio(comp, ret, "error flushing image %s", (self.name,))
 
     def aio_close(self, oncomplete):
-        """Close the image asynchronously; `oncomplete(completion)`. The image counts as closed at once."""
+        """Close the image asynchronously. The image counts as closed at once.
+
+        Waits first for this handle's calls and aio operations still in flight (librbd must not close under them).
+
+        :param oncomplete: called on the module's dispatcher thread once the image is closed: `oncomplete(completion)`;
+            None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the close
+        :rtype: Completion
+        :raises InvalidArgument: the image is already closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down (before or while waiting)
+        :raises TypeError: `oncomplete` is neither callable nor None
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on the image
+        """
         if self.closed:
             raise InvalidArgument("image is closed")
         if oncomplete is not None and not callable(oncomplete):
@@ -724,7 +872,24 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return comp
 
     def aio_mirror_image_create_snapshot(self, flags, oncomplete):
-        """Create a mirror snapshot asynchronously; `oncomplete(completion, snap_id or None on error)`."""
+        """Create a mirror snapshot of the image asynchronously (snapshot-based mirroring).
+
+        `oncomplete(completion, snap_id)` gets the new snapshot's id, or None on error.
+        Errors of the operation itself arrive through the Completion: `completion.get_return_value()` is then the
+        negative errno.
+
+        :param flags: 0, RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR
+        :type flags: int
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion, snap_id)`; None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the snapshot
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `flags` is not an int, or `oncomplete` is neither callable nor None
+        :raises OverflowError: `flags` is negative or does not fit 32 bits
+        """
         cdef uint32_t c_flags = flags
         cdef Completion comp = self._new_completion(oncomplete, KIND_SNAP_ID)
         cdef rbd_completion_t c = comp.rbd_comp
@@ -736,7 +901,22 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return self._end_aio(comp, ret, "error creating mirror snapshot for image %s", (self.name,))
 
     def aio_mirror_image_get_info(self, oncomplete):
-        """Get mirroring info asynchronously; `oncomplete(completion, {'global_id', 'state', 'primary'} or None)`."""
+        """Read the image's mirroring information asynchronously.
+
+        `oncomplete(completion, info)` gets {'global_id': str, 'state': RBD_MIRROR_IMAGE_*, 'primary': bool}, or None on
+        error (as upstream from librbd 1.18).
+        Errors of the operation itself arrive through the Completion: `completion.get_return_value()` is then the
+        negative errno.
+
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion, info)`; None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the request
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `oncomplete` is neither callable nor None
+        """
         cdef Completion comp = self._new_completion(oncomplete, KIND_MIRROR_INFO)
         cdef rbd_completion_t c = comp.rbd_comp
         cdef rbd_mirror_image_info_t *out = &comp.node.mirror_info
@@ -747,7 +927,22 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return self._end_aio(comp, ret, "error getting mirror info for image %s", (self.name,))
 
     def aio_mirror_image_get_mode(self, oncomplete):
-        """Get the mirror image mode asynchronously; `oncomplete(completion, mode or None on error)`."""
+        """Read the image's mirror mode asynchronously.
+
+        `oncomplete(completion, mode)` gets RBD_MIRROR_IMAGE_MODE_JOURNAL or RBD_MIRROR_IMAGE_MODE_SNAPSHOT, or None
+        on error.
+        Errors of the operation itself arrive through the Completion: `completion.get_return_value()` is then the
+        negative errno.
+
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion, mode)`; None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the request
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `oncomplete` is neither callable nor None
+        """
         cdef Completion comp = self._new_completion(oncomplete, KIND_MIRROR_MODE)
         cdef rbd_completion_t c = comp.rbd_comp
         cdef rbd_mirror_image_mode_t *out = &comp.node.mirror_mode
@@ -762,9 +957,30 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD's asynchronous open."""
 
     def aio_open_image(self, oncomplete, ioctx, name=None, snapshot=None, read_only=False, image_id=None):
-        """Open an image asynchronously; `oncomplete(completion, image)` (check `completion.get_return_value()`).
+        """Open an image asynchronously, by `name` or by `image_id` (exactly one).
 
-        Returns the Completion. Until the open completes the image counts as closed.
+        `oncomplete(completion, image)` gets the Image: check `completion.get_return_value()` (0, or the negative
+        errno of a failed open, e.g. -ENOENT for a missing image or snapshot). Until the open completes the image
+        counts as closed.
+
+        :param oncomplete: called on the module's dispatcher thread once the open finished:
+            `oncomplete(completion, image)`; None: no callback
+        :type oncomplete: callable or None
+        :param ioctx: the image's pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param name: name of the image (or None with `image_id`)
+        :type name: str or bytes or None
+        :param snapshot: name of the snapshot to open the image at; None: the head
+        :type snapshot: str or bytes or None
+        :param read_only: open without taking the exclusive lock
+        :type read_only: bool
+        :param image_id: id of the image (or None with `name`)
+        :type image_id: str or bytes or None
+        :returns: the Completion of the open
+        :rtype: Completion
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, both or neither of `name` and `image_id` are given, a name is not
+            str/bytes or holds a NUL byte, or the interpreter is exiting
         """
         if oncomplete is not None and not callable(oncomplete):
             raise TypeError("oncomplete must be callable or None, not %s" % type(oncomplete).__name__)
@@ -858,7 +1074,28 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
 
     @staticmethod
     async def open(ioctx, name=None, snapshot=None, read_only=False, image_id=None):
-        """Open an image by `name` or `image_id` for asyncio (the blocking open runs in the default executor)."""
+        """Open an image for asyncio, by `name` or by `image_id` (exactly one); a coroutine.
+
+        The blocking open runs in the loop's default executor; the image is then bound to the running loop.
+
+        :param ioctx: the image's pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param name: name of the image (or None with `image_id`)
+        :type name: str or bytes or None
+        :param snapshot: name of the snapshot to open the image at; None: the head
+        :type snapshot: str or bytes or None
+        :param read_only: open without taking the exclusive lock
+        :type read_only: bool
+        :param image_id: id of the image (or None with `name`)
+        :type image_id: str or bytes or None
+        :returns: the open image
+        :rtype: AsyncImage (awaitable)
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, both or neither of `name` and `image_id` are given, or a name is
+            not str/bytes or holds a NUL byte
+        :raises ImageNotFound: the image or the snapshot does not exist
+        :raises OSError: no eventfd could be created for librbd's notifications, or librbd refused to use it
+        """
         # The calling interpreter's asyncio (helpers/interpreters.pxi), imported here rather than at module level:
         # importing asyncio would cost every `import rbd` about 60 ms.
         import asyncio
@@ -996,7 +1233,23 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         return op.future
 
     def read(self, offset, length, fadvise_flags=0):
-        """Awaitable: `length` bytes at `offset` (fewer at the end of the image). Past the end: InvalidArgument."""
+        """Read `length` bytes at `offset`; returns an awaitable (an asyncio Future).
+
+        :param offset: byte offset in the image where reading starts
+        :type offset: int
+        :param length: number of bytes to read
+        :type length: int
+        :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+        :type fadvise_flags: int
+        :returns: the bytes read; fewer than `length` only at the end of the image
+        :rtype: bytes (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset`, `length` or `fadvise_flags` is not an int
+        :raises OverflowError: `offset` or `length` is negative or too large, or `length` exceeds the largest bytes
+            object
+        :raises InvalidArgument: (when awaited) the range starts past the end of the image
+        """
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = fadvise_flags
@@ -1012,7 +1265,26 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         return self._submitted(op, ret)
 
     def write(self, data, offset, fadvise_flags=0):
-        """Awaitable: write `data` (any C-contiguous bytes-like object, not copied) at `offset`; the byte count."""
+        """Write `data` at `offset`; returns an awaitable (an asyncio Future).
+
+        The data is not copied: the operation holds the buffer until librbd finished, also if the awaiting task is
+        cancelled.
+
+        :param data: the bytes to write: any C-contiguous bytes-like object
+        :type data: bytes-like object
+        :param offset: byte offset in the image where writing starts
+        :type offset: int
+        :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes written
+        :rtype: int (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `data` is not a bytes-like object (str included), or `offset` or `fadvise_flags` is not an
+            int
+        :raises ValueError: `data` is not C-contiguous
+        :raises OverflowError: `offset` is negative or does not fit 64 bits
+        """
         cdef uint64_t c_offset = offset
         cdef int c_flags = fadvise_flags
         cdef rbd_image_t image = self._handle()
@@ -1029,7 +1301,19 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         return self._submitted(op, ret)
 
     def discard(self, offset, length):
-        """Awaitable: discard `length` bytes at `offset`."""
+        """Discard `length` bytes at `offset`; returns an awaitable (an asyncio Future).
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to discard
+        :type length: int
+        :returns: None, once the range is discarded
+        :rtype: None (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset` or `length` is not an int
+        :raises OverflowError: `offset` or `length` is negative or does not fit 64 bits
+        """
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
         refuse_wrapping_range(c_offset, c_length, "error discarding %d~%d")
@@ -1042,7 +1326,21 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         return self._submitted(op, ret)
 
     def write_zeroes(self, offset, length, zero_flags=0):
-        """Awaitable: zero `length` bytes at `offset`."""
+        """Zero `length` bytes at `offset`; returns an awaitable (an asyncio Future).
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to zero
+        :type length: int
+        :param zero_flags: 0 or RBD_WRITE_ZEROES_FLAG_THICK_PROVISION
+        :type zero_flags: int
+        :returns: None, once the range is zeroed
+        :rtype: None (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset`, `length` or `zero_flags` is not an int
+        :raises OverflowError: `offset` or `length` is negative or too large, or `zero_flags` does not fit a C int
+        """
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = zero_flags
@@ -1056,7 +1354,13 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         return self._submitted(op, ret)
 
     def flush(self):
-        """Awaitable: completes once earlier writes are persistent."""
+        """Flush; returns an awaitable (an asyncio Future) that completes once earlier writes are persistent.
+
+        :returns: None, once flushed
+        :rtype: None (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef rbd_image_t image = self._handle()
         cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, ("error flushing", ()))
         cdef rbd_completion_t c = op.comp
@@ -1066,7 +1370,14 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         return self._submitted(op, ret)
 
     def size(self):
-        """Awaitable: the image size in bytes."""
+        """The image size in bytes; returns an awaitable (an asyncio Future, already resolved: librbd answers from its
+        cache).
+
+        :returns: the size of the image in bytes
+        :rtype: int (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef uint64_t size
         cdef int ret
         cdef rbd_image_t image = self._handle()
@@ -1080,7 +1391,14 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         return future
 
     async def close(self):
-        """Wait for the operations in flight (also those whose task was cancelled), then close the image."""
+        """Close the image; a coroutine. Does nothing if the image is already closed.
+
+        Waits first for the operations in flight (also those whose awaiting task was cancelled); the blocking close then
+        runs in the loop's default executor.
+
+        :rtype: None
+        :raises OSError: librbd failed to close the image (the handle is released all the same)
+        """
         if self.closed:
             return
         self.closed = True

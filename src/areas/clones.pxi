@@ -4,11 +4,19 @@
 cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def get_parent_image_spec(self):
-        """The parent of this clone: {'pool_name', 'pool_namespace', 'image_name', 'snap_name'}; from librbd 1.20
-        {'pool_id', 'pool_name', 'pool_namespace', 'image_id', 'image_name', 'trash', 'snap_id',
-        'snap_namespace_type', 'snap_name'} (upstream's keys and order of each release).
+        """Where this clone's parent is: the image and snapshot it was cloned from.
 
-        Raises ImageNotFound when the image has no parent.
+        Before librbd 1.20 the dict has 'pool_name', 'pool_namespace', 'image_name' and 'snap_name'; from librbd 1.20
+        also 'pool_id', 'image_id', 'trash', 'snap_id' and 'snap_namespace_type' (upstream's keys and order of each
+        release).
+
+        :returns: {'pool_name': str, 'pool_namespace': str, 'image_name': str, 'snap_name': str}, and from librbd 1.20
+            {'pool_id', 'pool_name', 'pool_namespace', 'image_id', 'image_name', 'trash', 'snap_id',
+            'snap_namespace_type', 'snap_name'}
+        :rtype: dict
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no parent
         """
         cdef rbd_linked_image_spec_t parent
         cdef rbd_snap_spec_t snap
@@ -46,13 +54,26 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             rbd_snap_spec_cleanup(&snap)
 
     def parent_info(self):
-        """The parent of this clone as a tuple (pool name, image name, snapshot name); deprecated upstream in
-        favour of get_parent_image_spec(). Raises ImageNotFound when the image has no parent."""
+        """The parent of this clone as a tuple; deprecated upstream in favour of get_parent_image_spec().
+
+        :returns: (pool name, image name, snapshot name)
+        :rtype: tuple of (str, str, str)
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no parent
+        """
         spec = self.get_parent_image_spec()
         return (spec["pool_name"], spec["image_name"], spec["snap_name"])
 
     def parent_id(self):
-        """The image id (str) of this clone's parent. Raises ImageNotFound when the image has no parent."""
+        """The image id of this clone's parent.
+
+        :returns: the parent image's id
+        :rtype: str
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no parent
+        """
         cdef rbd_linked_image_spec_t parent
         cdef rbd_snap_spec_t snap
         cdef int ret
@@ -71,11 +92,22 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             rbd_snap_spec_cleanup(&snap)
 
     def flatten(self, on_progress=None):
-        """Copy the parent's data into this clone and detach it from its parent (InvalidArgument if it has none).
+        """Copy the parent's data into this clone and detach it from its parent.
 
-        `on_progress(offset, total)` is called as objects are copied; a non-zero return value cancels the flatten
-        (OperationCanceled; the clone keeps its parent). An exception it raises is reported through
-        sys.unraisablehook and the flatten goes on.
+        `on_progress` is called as objects are copied; a non-zero return value cancels the flatten (OperationCanceled;
+        the clone keeps its parent). An exception it raises is reported through sys.unraisablehook and the flatten goes
+        on.
+
+        :param on_progress: `on_progress(offset, total)`, the objects done and the objects in all; None: no progress
+            reports
+        :type on_progress: callable or None
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or it has no parent
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `on_progress` is neither callable nor None
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        :raises OperationCanceled: `on_progress` returned a non-zero value
         """
         cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
@@ -89,24 +121,65 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error flattening %s" % (self.name,))
 
     def list_children(self):
-        """The clones of this image's snapshots (or of the snapshot the image is set to) as a list of
-        (pool name, image name) tuples; children in the trash are left out."""
+        """The clones of this image's snapshots (or of the snapshot the image is set to); children in the trash are left
+        out.
+
+        :returns: a (pool name, image name) tuple per child
+        :rtype: list of (str, str)
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         return [(child["pool"], child["image"]) for child in _list_linked_images(self, False) if not child["trash"]]
 
     def list_children2(self):
-        """A ChildIterator over this image's clones, trashed ones included."""
+        """List this image's clones, trashed ones included; read when the iterator is created.
+
+        :returns: an iterator of dicts {'pool', 'pool_namespace', 'image', 'id', 'trash'}, one per child
+        :rtype: ChildIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         return ChildIterator(self)
 
     def list_descendants(self):
-        """A ChildIterator over this image's clones and, recursively, their clones."""
+        """List this image's clones and, recursively, their clones; read when the iterator is created.
+
+        :returns: an iterator of dicts {'pool', 'pool_namespace', 'image', 'id', 'trash'}, one per descendant
+        :rtype: ChildIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         return ChildIterator(self, descendants=True)
 
     def copy(self, dest_ioctx, dest_name, features=None, order=None, stripe_unit=None, stripe_count=None,
              data_pool=None):
         """Copy the image's data (at the snapshot it is set to) into a new image `dest_name` in `dest_ioctx`.
 
-        Snapshots are not copied (see deep_copy). `features`, `order`, `stripe_unit`, `stripe_count` and
-        `data_pool` set up the new image as in RBD.create (None: like the source). ImageExists if it exists.
+        Snapshots are not copied (see deep_copy). The options set up the new image as in RBD.create.
+
+        :param dest_ioctx: the pool (and namespace) of the new image
+        :type dest_ioctx: rados.Ioctx
+        :param dest_name: name of the new image
+        :type dest_name: str or bytes
+        :param features: RBD_FEATURE_* mask of the new image; None: as the source
+        :type features: int or None
+        :param order: object size of the new image as a power of two (2**order bytes); None: as the source
+        :type order: int or None
+        :param stripe_unit: stripe unit in bytes; None: as the source
+        :type stripe_unit: int or None
+        :param stripe_count: objects a stripe spans; None: as the source
+        :type stripe_count: int or None
+        :param data_pool: pool for the new image's data objects; None: as the source
+        :type data_pool: str or bytes or None
+        :rtype: None
+        :raises InvalidArgument: the image or `dest_ioctx` is closed, `dest_name` or `data_pool` is not str/bytes or
+            holds a NUL byte, or librbd refuses an option
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `dest_ioctx` is not a rados.Ioctx, or an option is not an int
+        :raises OverflowError: an option is negative or does not fit 64 bits
+        :raises ImageExists: `dest_name` already exists
+        :raises ImageBusy: this client holds an advisory lock on the image and its reads need the exclusive lock
+            (journaling or copy-on-read), which librbd would wait for forever
         """
         self._refuse_reads_while_locked()
         cdef rados_ioctx_t io = ioctx_handle(dest_ioctx)
@@ -127,9 +200,34 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                   data_pool=None, clone_format=None, flatten=False):
         """Copy the image with its snapshots (and its parent link, unless `flatten`) into a new image.
 
-        The image options are as in copy(); `clone_format` (1 or 2) is the clone format of the copy when the
-        source is a clone, and `flatten` copies the parent's data instead of linking to it. ImageExists if the
-        destination exists.
+        The options set up the new image as in RBD.create. `clone_format` and `flatten` are upstream keywords from
+        librbd 1.18; this module takes them with every release.
+
+        :param dest_ioctx: the pool (and namespace) of the new image
+        :type dest_ioctx: rados.Ioctx
+        :param dest_name: name of the new image
+        :type dest_name: str or bytes
+        :param features: RBD_FEATURE_* mask of the new image; None: as the source
+        :type features: int or None
+        :param order: object size of the new image as a power of two (2**order bytes); None: as the source
+        :type order: int or None
+        :param stripe_unit: stripe unit in bytes; None: as the source
+        :type stripe_unit: int or None
+        :param stripe_count: objects a stripe spans; None: as the source
+        :type stripe_count: int or None
+        :param data_pool: pool for the new image's data objects; None: as the source
+        :type data_pool: str or bytes or None
+        :param clone_format: clone format (1 or 2) of the copy when the source is a clone; None: librbd's default
+        :type clone_format: int or None
+        :param flatten: copy the parent's data into the new image instead of linking it to the parent
+        :type flatten: bool
+        :rtype: None
+        :raises InvalidArgument: the image or `dest_ioctx` is closed, `dest_name` or `data_pool` is not str/bytes or
+            holds a NUL byte, or librbd refuses an option
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `dest_ioctx` is not a rados.Ioctx, or an option is not an int
+        :raises OverflowError: an option is negative or does not fit 64 bits
+        :raises ImageExists: `dest_name` already exists
         """
         cdef rados_ioctx_t io = ioctx_handle(dest_ioctx)
         cdef bytes name_bytes = cstr(dest_name, "dest_name")
@@ -150,8 +248,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                 raise make_ex(ret, "error copying image %s to %s" % (self.name, dest_name))
 
     def sparsify(self, sparse_size):
-        """Deallocate the zero-filled runs of at least `sparse_size` bytes (a power of two, at least 4096, else
-        InvalidArgument)."""
+        """Deallocate the zero-filled runs of the image of at least `sparse_size` bytes.
+
+        :param sparse_size: smallest run of zeroes to deallocate, in bytes: a power of two, at least 4096
+        :type sparse_size: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `sparse_size` is not a power of two of at least 4096
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `sparse_size` is not an int
+        :raises OverflowError: `sparse_size` is negative or does not fit a C size_t
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        """
         cdef size_t c_size = sparse_size
         cdef int ret
         cdef rbd_image_t image = self._begin_call()
@@ -170,25 +278,85 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     IF HAS_CLONE4:
         def clone(self, p_ioctx, p_name, p_snapshot, c_ioctx, c_name, features=None, order=None,
                   stripe_unit=None, stripe_count=None, data_pool=None, clone_format=None):
-            """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapshot` (its name, or
-            its id as an int: group and trash snapshots have only ids) of image `p_name` in `p_ioctx`.
+            """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapshot` of image `p_name` in
+            `p_ioctx`.
 
-            `clone_format` 1 needs a protected user snapshot (else InvalidArgument), 2 does not; None follows
-            the cluster's rbd_default_clone_format. The other options are as in RBD.create. A missing parent or
-            snapshot raises ImageNotFound, an existing `c_name` ImageExists; a `p_snapshot` that is neither str
-            nor int TypeError.
+            The snapshot is given by name, or by id as an int (group and trash snapshots have only ids): from
+            librbd 1.20, whose module renamed this parameter from `p_snapname` (keyword callers use the release's name).
+            `clone_format` 1 needs a protected user snapshot, 2 does not. The other options are as in RBD.create.
+
+            :param p_ioctx: the parent's pool (and namespace)
+            :type p_ioctx: rados.Ioctx
+            :param p_name: name of the parent image
+            :type p_name: str or bytes
+            :param p_snapshot: the parent's snapshot: its name, or its id
+            :type p_snapshot: str or int
+            :param c_ioctx: the pool (and namespace) of the new clone
+            :type c_ioctx: rados.Ioctx
+            :param c_name: name of the new clone
+            :type c_name: str or bytes
+            :param features: RBD_FEATURE_* mask of the clone; None: the parent's
+            :type features: int or None
+            :param order: object size of the clone as a power of two (2**order bytes); None: the parent's
+            :type order: int or None
+            :param stripe_unit: stripe unit in bytes; None: the parent's
+            :type stripe_unit: int or None
+            :param stripe_count: objects a stripe spans; None: the parent's
+            :type stripe_count: int or None
+            :param data_pool: pool for the clone's data objects; None: none of its own
+            :type data_pool: str or bytes or None
+            :param clone_format: 1 (the snapshot must be protected) or 2; None: the cluster's rbd_default_clone_format
+            :type clone_format: int or None
+            :rtype: None
+            :raises InvalidArgument: an ioctx is closed, a name is not str/bytes or holds a NUL byte, or the
+                snapshot is not protected with `clone_format` 1
+            :raises TypeError: an ioctx is not a rados.Ioctx, `p_snapshot` is neither str nor int, or an option
+                is not an int
+            :raises OverflowError: an option or a snapshot id is negative or does not fit 64 bits
+            :raises ImageNotFound: the parent image or its snapshot does not exist
+            :raises ImageExists: `c_name` already exists
+            :raises FunctionNotSupported: `p_snapshot` is an id and the librbd in use lacks rbd_clone4
             """
             clone_image(p_ioctx, p_name, p_snapshot, "p_snapshot", c_ioctx, c_name, features, order,
                         stripe_unit, stripe_count, data_pool, clone_format)
     ELSE:
         def clone(self, p_ioctx, p_name, p_snapname, c_ioctx, c_name, features=None, order=None,
                   stripe_unit=None, stripe_count=None, data_pool=None, clone_format=None):
-            """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapname` of image
-            `p_name` in `p_ioctx`.
+            """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapname` of image `p_name` in
+            `p_ioctx`.
 
-            `clone_format` 1 needs a protected snapshot (else InvalidArgument), 2 does not; None follows the
-            cluster's rbd_default_clone_format. The other options are as in RBD.create. A missing parent or
-            snapshot raises ImageNotFound, an existing `c_name` ImageExists.
+            `clone_format` 1 needs a protected snapshot, 2 does not. The other options are as in RBD.create. From librbd
+            1.20 the snapshot may be given by id too, and the parameter is called `p_snapshot`.
+
+            :param p_ioctx: the parent's pool (and namespace)
+            :type p_ioctx: rados.Ioctx
+            :param p_name: name of the parent image
+            :type p_name: str or bytes
+            :param p_snapname: name of the parent's snapshot
+            :type p_snapname: str or bytes
+            :param c_ioctx: the pool (and namespace) of the new clone
+            :type c_ioctx: rados.Ioctx
+            :param c_name: name of the new clone
+            :type c_name: str or bytes
+            :param features: RBD_FEATURE_* mask of the clone; None: the parent's
+            :type features: int or None
+            :param order: object size of the clone as a power of two (2**order bytes); None: the parent's
+            :type order: int or None
+            :param stripe_unit: stripe unit in bytes; None: the parent's
+            :type stripe_unit: int or None
+            :param stripe_count: objects a stripe spans; None: the parent's
+            :type stripe_count: int or None
+            :param data_pool: pool for the clone's data objects; None: none of its own
+            :type data_pool: str or bytes or None
+            :param clone_format: 1 (the snapshot must be protected) or 2; None: the cluster's rbd_default_clone_format
+            :type clone_format: int or None
+            :rtype: None
+            :raises InvalidArgument: an ioctx is closed, a name is not str/bytes or holds a NUL byte, or the
+                snapshot is not protected with `clone_format` 1
+            :raises TypeError: an ioctx is not a rados.Ioctx, or an option is not an int
+            :raises OverflowError: an option is negative or does not fit 64 bits
+            :raises ImageNotFound: the parent image or its snapshot does not exist
+            :raises ImageExists: `c_name` already exists
             """
             clone_image(p_ioctx, p_name, p_snapname, "p_snapname", c_ioctx, c_name, features, order,
                         stripe_unit, stripe_count, data_pool, clone_format)

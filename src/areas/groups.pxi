@@ -10,8 +10,13 @@
 cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def group(self):
-        """The group the image belongs to: {'pool': pool id, 'name': group name}; {'pool': -1, 'name': ''} if
-        none."""
+        """The group the image belongs to.
+
+        :returns: {'pool': the group's pool id, 'name': the group's name}; {'pool': -1, 'name': ''} if none
+        :rtype: dict
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef rbd_group_info_t info
         cdef int ret
         memset(&info, 0, sizeof(info))
@@ -31,7 +36,17 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     """RBD methods that create, remove, rename and list groups."""
 
     def group_create(self, ioctx, name):
-        """Create group `name` in the pool (and namespace) of `ioctx`; ObjectExists if it exists."""
+        """Create group `name` in the pool (and namespace) of `ioctx`.
+
+        :param ioctx: the group's pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param name: name of the new group
+        :type name: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ObjectExists: the group already exists
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
@@ -42,7 +57,16 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error creating group %s" % (name,), group_errno_to_exception)
 
     def group_remove(self, ioctx, name):
-        """Remove group `name` with its group snapshots; its images stay (no error if it does not exist)."""
+        """Remove group `name` with its group snapshots; its images stay. No error if the group does not exist.
+
+        :param ioctx: the group's pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param name: name of the group
+        :type name: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `name` is not str/bytes or holds a NUL byte
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
@@ -53,7 +77,15 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error removing group %s" % (name,), group_errno_to_exception)
 
     def group_list(self, ioctx):
-        """The names (str) of the groups in the pool (and namespace) of `ioctx`."""
+        """The groups in the pool (and namespace) of `ioctx`.
+
+        :param ioctx: the pool (and namespace) to list
+        :type ioctx: rados.Ioctx
+        :returns: the group names
+        :rtype: list of str
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef int ret
         filled = fill_growing(<fill_fn>rbd_group_list, io, 256, &ret)
@@ -62,8 +94,20 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         return split_nul_separated(filled, len(filled))
 
     def group_rename(self, ioctx, src, dest):
-        """Rename group `src` to `dest`. As upstream, errors use the image classes (ImageNotFound,
-        ImageExists)."""
+        """Rename group `src` to `dest`. As upstream, errors use the image classes (ImageNotFound, ImageExists).
+
+        :param ioctx: the group's pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param src: current name of the group
+        :type src: str or bytes
+        :param dest: new name of the group
+        :type dest: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or a name is not str/bytes or holds a NUL byte
+        :raises ImageNotFound: there is no group `src`
+        :raises ImageExists: a group `dest` already exists
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes src_bytes = cstr(src, "src")
         cdef bytes dest_bytes = cstr(dest, "dest")
@@ -109,7 +153,19 @@ cdef class Group:
         return "rbd.Group(ioctx, %r)" % (self.name,)
 
     def add_image(self, image_ioctx, image_name):
-        """Add image `image_name` of the pool of `image_ioctx` to the group."""
+        """Add image `image_name` of the pool (and namespace) of `image_ioctx` to the group.
+
+        :param image_ioctx: the image's pool (and namespace)
+        :type image_ioctx: rados.Ioctx
+        :param image_name: name of the image
+        :type image_name: str or bytes
+        :rtype: None
+        :raises TypeError: `image_ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: the group's ioctx or `image_ioctx` is closed, or `image_name` is not str/bytes or
+            holds a NUL byte
+        :raises ObjectNotFound: the group or the image does not exist
+        :raises ObjectExists: the image already belongs to a group
+        """
         cdef rados_ioctx_t io = self._io()
         cdef rados_ioctx_t image_io = ioctx_handle(image_ioctx)
         cdef bytes image_bytes = cstr(image_name, "image_name")
@@ -123,7 +179,18 @@ cdef class Group:
                           group_errno_to_exception)
 
     def remove_image(self, image_ioctx, image_name):
-        """Remove image `image_name` of the pool of `image_ioctx` from the group."""
+        """Remove image `image_name` of the pool (and namespace) of `image_ioctx` from the group.
+
+        :param image_ioctx: the image's pool (and namespace)
+        :type image_ioctx: rados.Ioctx
+        :param image_name: name of the image
+        :type image_name: str or bytes
+        :rtype: None
+        :raises TypeError: `image_ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: the group's ioctx or `image_ioctx` is closed, or `image_name` is not str/bytes or
+            holds a NUL byte
+        :raises ObjectNotFound: the group does not exist, or the image is not in it
+        """
         cdef rados_ioctx_t io = self._io()
         cdef rados_ioctx_t image_io = ioctx_handle(image_ioctx)
         cdef bytes image_bytes = cstr(image_name, "image_name")
@@ -137,12 +204,25 @@ cdef class Group:
                           group_errno_to_exception)
 
     def list_images(self):
-        """A GroupImageIterator of {'name', 'pool', 'state'} dicts, one per image of the group."""
+        """List the images of the group, read when the iterator is created.
+
+        :returns: an iterator of dicts {'name': str, 'pool': pool id, 'state': RBD_GROUP_IMAGE_STATE_*}
+        :rtype: GroupImageIterator
+        :raises InvalidArgument: the group's ioctx is closed
+        :raises ObjectNotFound: the group does not exist
+        """
         return GroupImageIterator(self)
 
     IF HAS_GROUP_GET_ID:
         def id(self):
-            """The group's id (str). Needs librbd 1.20 (Ceph 20)."""
+            """The group's id. Needs librbd 1.20 (Ceph 20.2) or newer.
+
+            :returns: the id of the group
+            :rtype: str
+            :raises InvalidArgument: the group's ioctx is closed
+            :raises ObjectNotFound: the group does not exist
+            :raises FunctionNotSupported: the librbd in use lacks rbd_group_get_id (older than the module's build)
+            """
             cdef rados_ioctx_t io = self._io()
             cdef int ret
             if late_rbd_group_get_id == NULL:
@@ -154,9 +234,18 @@ cdef class Group:
 
     IF HAS_GROUP_SNAP_INFO2:
         def get_snap_info(self, snap_name):
-            """Group snapshot `snap_name` as {'id', 'name', 'state', 'namespace_type', 'image_snap_name',
-            'image_snaps': [{'pool_id', 'snap_id', 'image_name'}, ...]}; ObjectNotFound if there is none. Needs
-            librbd 1.20 (Ceph 20).
+            """Everything about group snapshot `snap_name`. Needs librbd 1.20 (Ceph 20.2) or newer.
+
+            :param snap_name: name of the group snapshot
+            :type snap_name: str or bytes
+            :returns: {'id': str, 'name': str, 'state': RBD_GROUP_SNAP_STATE_*, 'namespace_type':
+                RBD_GROUP_SNAP_NAMESPACE_TYPE_*, 'image_snap_name': str, 'image_snaps': a list of {'pool_id', 'snap_id',
+                'image_name'}, one per image snapshot it made}
+            :rtype: dict
+            :raises InvalidArgument: the group's ioctx is closed, or `snap_name` is not str/bytes or holds a NUL byte
+            :raises ObjectNotFound: the group or the group snapshot does not exist
+            :raises FunctionNotSupported: the librbd in use lacks rbd_group_snap_get_info (older than the module's
+                build)
             """
             cdef rados_ioctx_t io = self._io()
             cdef bytes snap_bytes = cstr(snap_name, "snap_name")
@@ -180,8 +269,21 @@ cdef class Group:
     def create_snap(self, snap_name, flags=0):
         """Take a consistent snapshot `snap_name` of every image of the group.
 
-        `flags`: RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR. ImageBusy while a member
-        image is locked with an advisory lock (librbd would wait forever for its exclusive lock).
+        Each member image gets a snapshot in the group namespace. Refused with ImageBusy while a member image is locked
+        with an advisory lock (librbd would wait forever for its exclusive lock): each member is opened read-only for a
+        moment to check.
+
+        :param snap_name: name of the group snapshot
+        :type snap_name: str or bytes
+        :param flags: 0, RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR
+        :type flags: int
+        :rtype: None
+        :raises InvalidArgument: the group's ioctx is closed, or `snap_name` is not str/bytes or holds a NUL byte
+        :raises TypeError: `flags` is not an int
+        :raises OverflowError: `flags` is negative or does not fit 32 bits
+        :raises ObjectNotFound: the group does not exist
+        :raises ObjectExists: the group already has a snapshot `snap_name`
+        :raises ImageBusy: a member image is locked with an advisory lock
         """
         cdef rados_ioctx_t io = self._io()
         cdef bytes snap_bytes = cstr(snap_name, "snap_name")
@@ -223,7 +325,14 @@ cdef class Group:
                 other.close()
 
     def remove_snap(self, snap_name):
-        """Remove group snapshot `snap_name` (and the image snapshots it made)."""
+        """Remove group snapshot `snap_name` and the image snapshots it made.
+
+        :param snap_name: name of the group snapshot
+        :type snap_name: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the group's ioctx is closed, or `snap_name` is not str/bytes or holds a NUL byte
+        :raises ObjectNotFound: the group or the group snapshot does not exist
+        """
         cdef rados_ioctx_t io = self._io()
         cdef bytes snap_bytes = cstr(snap_name, "snap_name")
         cdef const char *c_group = self.name
@@ -236,7 +345,17 @@ cdef class Group:
                           group_errno_to_exception)
 
     def rename_snap(self, old_snap_name, new_snap_name):
-        """Rename group snapshot `old_snap_name` to `new_snap_name`."""
+        """Rename group snapshot `old_snap_name` to `new_snap_name`.
+
+        :param old_snap_name: current name of the group snapshot
+        :type old_snap_name: str or bytes
+        :param new_snap_name: new name of the group snapshot
+        :type new_snap_name: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the group's ioctx is closed, or a name is not str/bytes or holds a NUL byte
+        :raises ObjectNotFound: the group or the group snapshot does not exist
+        :raises ObjectExists: the group already has a snapshot `new_snap_name`
+        """
         cdef rados_ioctx_t io = self._io()
         cdef bytes old_bytes = cstr(old_snap_name, "old_snap_name")
         cdef bytes new_bytes = cstr(new_snap_name, "new_snap_name")
@@ -251,16 +370,35 @@ cdef class Group:
                           % (old_snap_name, self.name, new_snap_name), group_errno_to_exception)
 
     def list_snaps(self):
-        """A GroupSnapIterator of {'name', 'state'} dicts, one per group snapshot; from librbd 1.20 the dicts of
-        get_snap_info()."""
+        """List the group's snapshots, read when the iterator is created.
+
+        From librbd 1.20 each entry is the dict get_snap_info() gives.
+
+        :returns: an iterator of dicts {'name': str, 'state': RBD_GROUP_SNAP_STATE_*}, one per group snapshot (from
+            librbd 1.20 the six keys of get_snap_info())
+        :rtype: GroupSnapIterator
+        :raises InvalidArgument: the group's ioctx is closed
+        :raises ObjectNotFound: the group does not exist
+        :raises FunctionNotSupported: built for librbd 1.20, and the librbd in use lacks rbd_group_snap_list2
+        """
         return GroupSnapIterator(self)
 
     def rollback_to_snap(self, name, on_progress=None):
         """Roll every image of the group back to group snapshot `name`.
 
-        `on_progress(offset, total)` (an addition to upstream's signature) is called as images are rolled back;
-        a non-zero return value cancels the rollback (OperationCanceled); an exception it raises is reported
-        through sys.unraisablehook and the rollback goes on.
+        `on_progress` (an addition to upstream's signature) is called as images are rolled back; a non-zero return value
+        cancels the rollback (OperationCanceled); an exception it raises is reported through sys.unraisablehook and the
+        rollback goes on.
+
+        :param name: name of the group snapshot
+        :type name: str or bytes
+        :param on_progress: `on_progress(offset, total)`, the progress of the rollback; None: no progress reports
+        :type on_progress: callable or None
+        :rtype: None
+        :raises InvalidArgument: the group's ioctx is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises TypeError: `on_progress` is neither callable nor None
+        :raises ObjectNotFound: the group or the group snapshot does not exist
+        :raises OperationCanceled: `on_progress` returned a non-zero value
         """
         cdef rados_ioctx_t io = self._io()
         cdef bytes snap_bytes = cstr(name, "name")

@@ -140,7 +140,13 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
 
     def is_exclusive_lock_owner(self):
-        """True if this image handle holds the exclusive lock (needs the exclusive-lock feature to be True)."""
+        """Whether this image handle holds the managed exclusive lock (always False without the exclusive-lock feature).
+
+        :returns: True if this handle owns the exclusive lock
+        :rtype: bool
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef int owner = 0
         cdef int ret
         cdef rbd_image_t image = self._begin_call()
@@ -152,10 +158,22 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return owner == 1
 
     def lock_acquire(self, lock_mode):
-        """Take the exclusive lock (`lock_mode` RBD_LOCK_MODE_EXCLUSIVE) and keep it: other clients' requests for
-        it are refused (their writes get ReadOnlyImage) until `lock_release()` or `lock_break()`.
+        """Take the managed exclusive lock and keep it: other clients' requests for it are refused (their writes get
+        ReadOnlyImage) until `lock_release()` or `lock_break()`.
 
-        Needs the exclusive-lock feature (else InvalidArgument); RBD_LOCK_MODE_SHARED is OperationNotSupported.
+        Refused with ImageBusy while any client holds an advisory lock on the image (lock_exclusive/lock_shared): librbd
+        would wait for the exclusive lock forever.
+
+        :param lock_mode: RBD_LOCK_MODE_EXCLUSIVE (RBD_LOCK_MODE_SHARED is not supported by librbd)
+        :type lock_mode: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or it lacks the exclusive-lock feature (or was opened read-only)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `lock_mode` is not an int
+        :raises OverflowError: `lock_mode` does not fit a C int
+        :raises OperationNotSupported: `lock_mode` is not RBD_LOCK_MODE_EXCLUSIVE
+        :raises ImageBusy: a client holds an advisory lock on the image
+        :raises ReadOnlyImage: another client holds the exclusive lock and does not give it up
         """
         cdef rbd_lock_mode_t c_mode = lock_mode
         cdef int ret
@@ -168,7 +186,12 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error acquiring lock on image %s" % (self.name,))
 
     def lock_release(self):
-        """Release the exclusive lock taken with `lock_acquire()` (InvalidArgument if it is not held)."""
+        """Release the managed exclusive lock taken with `lock_acquire()`.
+
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or this handle does not hold the lock
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef int ret
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -178,13 +201,33 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error releasing lock on image %s" % (self.name,))
 
     def lock_get_owners(self):
-        """A LockOwnerIterator of {'mode': RBD_LOCK_MODE_*, 'owner': client address} for the exclusive lock's
-        current owners (empty when nobody holds it)."""
+        """List the current owners of the managed exclusive lock (none when nobody holds it).
+
+        The list is read when the iterator is created.
+
+        :returns: an iterator of dicts {'mode': RBD_LOCK_MODE_*, 'owner': the owner's client address (str)}
+        :rtype: LockOwnerIterator
+        :raises InvalidArgument: the image is closed, or it lacks the exclusive-lock feature
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         return LockOwnerIterator(self)
 
     def lock_break(self, lock_mode, lock_owner):
-        """Break the exclusive lock held by `lock_owner` (an 'owner' from `lock_get_owners()`); by default librbd
-        also blocklists that client. ImageBusy if `lock_owner` does not hold it."""
+        """Break the managed exclusive lock held by `lock_owner`; by default librbd also blocklists that client.
+
+        :param lock_mode: RBD_LOCK_MODE_EXCLUSIVE, the mode the lock is held in
+        :type lock_mode: int
+        :param lock_owner: the owner, as the 'owner' of an entry of `lock_get_owners()`
+        :type lock_owner: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, `lock_owner` is not str/bytes or holds a NUL byte, or the image
+            lacks the exclusive-lock feature
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `lock_mode` is not an int
+        :raises OverflowError: `lock_mode` does not fit a C int
+        :raises OperationNotSupported: `lock_mode` is not RBD_LOCK_MODE_EXCLUSIVE
+        :raises ImageBusy: `lock_owner` does not hold the lock
+        """
         cdef rbd_lock_mode_t c_mode = lock_mode
         cdef bytes owner_bytes = cstr(lock_owner, "lock_owner")
         cdef const char *c_owner = owner_bytes
@@ -199,7 +242,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
     def lock_exclusive(self, cookie):
         """Take the advisory exclusive lock named `cookie`.
 
-        ImageExists if this client already holds it, ImageBusy if another lock is held.
+        Advisory locks are not enforced by librbd, but while this client holds one on an image with the exclusive-lock
+        feature, writes and flushes of every handle of this process on the image raise ReadOnlyImage instead of waiting
+        forever for the managed lock. Waits first for this handle's calls and aio operations in flight.
+
+        :param cookie: the lock's name, which `unlock()` takes
+        :type cookie: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `cookie` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageExists: this client already holds the lock `cookie`
+        :raises ImageBusy: another lock is held on the image, or called from a progress or diff_iterate callback of a
+            call still running on the image
         """
         cdef bytes cookie_bytes = cstr(cookie, "cookie")
         cdef const char *c_cookie = cookie_bytes
@@ -219,7 +273,19 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
     def lock_shared(self, cookie, tag):
         """Take an advisory shared lock named `cookie`; every shared holder must use the same `tag`.
 
-        ImageExists if this client already holds it, ImageBusy if an exclusive lock or another tag is in the way.
+        As for `lock_exclusive()`, writes of this process on an image with the exclusive-lock feature raise
+        ReadOnlyImage while the lock is held. Waits first for this handle's calls and aio operations in flight.
+
+        :param cookie: the lock's name, which `unlock()` takes
+        :type cookie: str or bytes
+        :param tag: the tag every shared holder of the image's lock uses
+        :type tag: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `cookie` or `tag` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageExists: this client already holds the lock `cookie`
+        :raises ImageBusy: an exclusive lock or a shared lock with another tag is held, or called from a progress or
+            diff_iterate callback of a call still running on the image
         """
         cdef bytes cookie_bytes = cstr(cookie, "cookie")
         cdef bytes tag_bytes = cstr(tag, "tag")
@@ -237,7 +303,15 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error acquiring shared lock on image %s" % (self.name,))
 
     def unlock(self, cookie):
-        """Release this client's advisory lock `cookie` (ImageNotFound if it holds none by that name)."""
+        """Release this client's advisory lock `cookie`.
+
+        :param cookie: the lock's name, as given to `lock_exclusive()` or `lock_shared()`
+        :type cookie: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `cookie` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: this client holds no lock `cookie` on the image
+        """
         cdef bytes cookie_bytes = cstr(cookie, "cookie")
         cdef const char *c_cookie = cookie_bytes
         cdef int ret
@@ -251,8 +325,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error unlocking image %s" % (self.name,))
 
     def break_lock(self, client, cookie):
-        """Release the advisory lock `cookie` held by another `client` (e.g. 'client.4154', from
-        `list_lockers()`); librbd blocklists that client. ImageNotFound if there is no such lock."""
+        """Release the advisory lock `cookie` held by another client; librbd blocklists that client.
+
+        :param client: the holder, as the client of an entry of `list_lockers()` (e.g. 'client.4154')
+        :type client: str or bytes
+        :param cookie: the lock's name, as the cookie of that entry
+        :type cookie: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, `client` or `cookie` is not str/bytes or holds a NUL byte, or
+            `client` is not a client name
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: `client` holds no lock `cookie` on the image
+        """
         cdef bytes client_bytes = cstr(client, "client")
         cdef bytes cookie_bytes = cstr(cookie, "cookie")
         cdef const char *c_client = client_bytes
@@ -266,8 +350,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error breaking lock %s of %s on image %s" % (cookie, client, self.name))
 
     def list_lockers(self):
-        """The advisory lock holders: [] when the image is not locked (as upstream), else a dict
-        {'tag': str, 'exclusive': bool, 'lockers': [(client, cookie, address), ...]}."""
+        """The advisory lock holders of the image.
+
+        :returns: [] when the image is not locked (as upstream), else {'tag': str, 'exclusive': bool, 'lockers': a list
+            of (client, cookie, address) tuples of str}
+        :rtype: dict or list
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef _OutBuffers out = _OutBuffers(4, 1024)
         cdef int exclusive = 0
         cdef ssize_t ret
@@ -298,7 +388,13 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         }
 
     def watchers_list(self):
-        """A WatcherIterator of {'addr', 'id', 'cookie'} for the clients watching the image (open handles)."""
+        """List the clients watching the image (its open handles), read when the iterator is created.
+
+        :returns: an iterator of dicts {'addr': str, 'id': int, 'cookie': int}, one per watcher
+        :rtype: WatcherIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         return WatcherIterator(self)
 
 

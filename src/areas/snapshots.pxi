@@ -7,14 +7,35 @@
 cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def list_snaps(self):
-        """A SnapIterator over this image's snapshots (all namespaces: user, group, trash, mirror)."""
+        """List this image's snapshots, in every namespace (user, group, trash, mirror).
+
+        The list is read at once: the iterator yields the same entries however often it is iterated.
+
+        :returns: an iterator of dicts {'id', 'size', 'name', 'namespace'}, plus 'group', 'trash' or 'mirror' by
+            namespace (see SnapIterator)
+        :rtype: SnapIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image was removed meanwhile
+        """
         return SnapIterator(self)
 
     def create_snap(self, name, flags=0):
         """Create snapshot `name` of the image's current state.
 
-        `flags`: RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR. Raises ImageExists if the
-        name is taken, ReadOnlyImage on an image opened read-only.
+        :param name: name of the new snapshot
+        :type name: str or bytes
+        :param flags: 0, RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR
+        :type flags: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `flags` is not an int
+        :raises OverflowError: `flags` is negative or does not fit 32 bits
+        :raises ImageExists: the image already has a snapshot called `name`
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        :raises DiskQuotaExceeded: the image already has as many snapshots as its limit (set_snap_limit) allows
         """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
@@ -28,7 +49,20 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error creating snapshot %s from %s" % (name, self.name))
 
     def rename_snap(self, srcname, dstname):
-        """Rename snapshot `srcname` to `dstname` (ImageNotFound / ImageExists)."""
+        """Rename snapshot `srcname` to `dstname`.
+
+        :param srcname: current name of the snapshot
+        :type srcname: str or bytes
+        :param dstname: new name of the snapshot
+        :type dstname: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or a name is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `srcname`
+        :raises ImageExists: the image already has a snapshot `dstname`
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        """
         cdef bytes src_bytes = cstr(srcname, "srcname")
         cdef bytes dst_bytes = cstr(dstname, "dstname")
         cdef const char *c_src = src_bytes
@@ -42,9 +76,19 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error renaming snapshot of %s from %s to %s" % (self.name, srcname, dstname))
 
     def remove_snap(self, name):
-        """Delete snapshot `name`. A protected snapshot raises ImageBusy; a missing one ImageNotFound.
+        """Delete snapshot `name`.
 
-        A snapshot with clone v2 children moves to the trash namespace until the last child is gone.
+        A snapshot that still has clone v2 children moves to the trash namespace until the last child is gone.
+
+        :param name: name of the snapshot to delete
+        :type name: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ImageBusy: the snapshot is protected
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
         """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
@@ -57,11 +101,29 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error removing snapshot %s from %s" % (name, self.name))
 
     def remove_snap2(self, name, flags, on_progress=None):
-        """Delete snapshot `name` with `flags` (RBD_SNAP_REMOVE_UNPROTECT, _FLATTEN or _FORCE).
+        """Delete snapshot `name`, with `flags` saying what to do about protection and children.
 
-        `on_progress(offset, total)` (an extension of upstream's signature) is called after each child that
-        RBD_SNAP_REMOVE_FLATTEN flattened (offset: children done, total: children). librbd cannot cancel here:
-        the removal goes on whatever it returns, and an exception it raises is reported through sys.unraisablehook.
+        `on_progress` is an extension of upstream's signature: it is called after each child that
+        RBD_SNAP_REMOVE_FLATTEN flattened. librbd cannot cancel here: the removal goes on whatever it returns, and an
+        exception it raises is reported through sys.unraisablehook.
+
+        :param name: name of the snapshot to delete
+        :type name: str or bytes
+        :param flags: 0 or a combination of RBD_SNAP_REMOVE_UNPROTECT, RBD_SNAP_REMOVE_FLATTEN and
+            RBD_SNAP_REMOVE_FORCE
+        :type flags: int
+        :param on_progress: `on_progress(offset, total)` with offset the children done and total the children to
+            flatten; None: no progress reports
+        :type on_progress: callable or None
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `flags` is not an int, or `on_progress` is neither callable nor None
+        :raises OverflowError: `flags` is negative or does not fit 32 bits
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ImageBusy: the snapshot is protected (without RBD_SNAP_REMOVE_UNPROTECT) or has children that keep it
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
         """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
@@ -78,7 +140,20 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error removing snapshot %s from %s with flags %s" % (name, self.name, flags))
 
     def remove_snap_by_id(self, snap_id):
-        """Delete the snapshot with id `snap_id` (ImageNotFound if there is none)."""
+        """Delete the snapshot with id `snap_id` (useful for snapshots without a user name: group, trash, mirror).
+
+        :param snap_id: id of the snapshot, as in the 'id' of list_snaps()
+        :type snap_id: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
+        :raises ImageBusy: the snapshot is protected
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        """
         cdef uint64_t c_id = snap_id
         cdef int ret
         cdef rbd_image_t image = self._begin_call()
@@ -91,9 +166,23 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
     def rollback_to_snap(self, name, on_progress=None):
         """Revert the image's data to snapshot `name`.
 
-        `on_progress(offset, total)` is called as objects are rolled back; a non-zero return value cancels the
-        rollback (OperationCanceled), leaving the image partly rolled back. An exception it raises is reported
-        through sys.unraisablehook and the rollback goes on.
+        `on_progress` is called as objects are rolled back; a non-zero return value cancels the rollback
+        (OperationCanceled), leaving the image partly rolled back. An exception it raises is reported through
+        sys.unraisablehook and the rollback goes on.
+
+        :param name: name of the snapshot to roll back to
+        :type name: str or bytes
+        :param on_progress: `on_progress(offset, total)`, the objects done and the objects in all; None: no
+            progress reports
+        :type on_progress: callable or None
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `on_progress` is neither callable nor None
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        :raises OperationCanceled: `on_progress` returned a non-zero value
         """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
@@ -109,7 +198,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error rolling back image %s to snapshot %s" % (self.name, name))
 
     def protect_snap(self, name):
-        """Protect snapshot `name` from removal (needed to clone it in clone format 1). Already: ImageBusy."""
+        """Protect snapshot `name` from removal (needed to clone it in clone format 1).
+
+        :param name: name of the snapshot
+        :type name: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ImageBusy: the snapshot is already protected
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
         cdef int ret
@@ -121,7 +221,19 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error protecting snapshot %s@%s" % (self.name, name))
 
     def unprotect_snap(self, name):
-        """Unprotect snapshot `name`. ImageBusy while it has clone children; InvalidArgument if not protected."""
+        """Unprotect snapshot `name`, so that it can be removed.
+
+        :param name: name of the snapshot
+        :type name: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, `name` is not str/bytes or holds a NUL byte, or the snapshot is
+            not protected
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ImageBusy: the snapshot still has clone children
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
         cdef int ret
@@ -133,7 +245,16 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error unprotecting snapshot %s@%s" % (self.name, name))
 
     def is_protected_snap(self, name):
-        """True if snapshot `name` is protected (ImageNotFound if there is no such snapshot)."""
+        """Whether snapshot `name` is protected.
+
+        :param name: name of the snapshot
+        :type name: str or bytes
+        :returns: True if the snapshot is protected
+        :rtype: bool
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `name`
+        """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
         cdef int is_protected = 0
@@ -147,7 +268,15 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return is_protected == 1
 
     def snap_exists(self, name):
-        """True if the image has a snapshot called `name`."""
+        """Whether the image has a snapshot called `name`.
+
+        :param name: name of the snapshot
+        :type name: str or bytes
+        :returns: True if the snapshot exists
+        :rtype: bool
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef bytes name_bytes = cstr(name, "name")
         cdef const char *c_name = name_bytes
         cdef c_bool exists = False
@@ -161,7 +290,13 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return bool(exists)
 
     def get_snap_limit(self):
-        """The most snapshots the image may have (2**64 - 1 when unlimited)."""
+        """The most snapshots the image may have.
+
+        :returns: the limit; 2**64 - 1 when there is none
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         cdef uint64_t limit
         cdef int ret
         cdef rbd_image_t image = self._begin_call()
@@ -173,7 +308,19 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return limit
 
     def set_snap_limit(self, limit):
-        """Allow at most `limit` snapshots (creating more raises an error). Returns 0, as upstream."""
+        """Allow the image at most `limit` snapshots: create_snap() then raises DiskQuotaExceeded past it.
+
+        :param limit: the most snapshots the image may have
+        :type limit: int
+        :returns: 0, as upstream
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `limit` is not an int
+        :raises OverflowError: `limit` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and a client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock), or the image was opened read-only
+        """
         cdef uint64_t c_limit = limit
         cdef int ret
         # librbd waits forever for the exclusive lock under an advisory lock (docs/reliability.md)
@@ -187,7 +334,15 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return ret
 
     def remove_snap_limit(self):
-        """Remove the snapshot limit. Returns 0, as upstream."""
+        """Remove the image's snapshot limit (get_snap_limit() then answers 2**64 - 1).
+
+        :returns: 0, as upstream
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and a client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock), or the image was opened read-only
+        """
         cdef uint64_t c_limit = <uint64_t>-1
         cdef int ret
         # librbd waits forever for the exclusive lock under an advisory lock (docs/reliability.md)
@@ -201,9 +356,20 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return ret
 
     def get_snap_timestamp(self, snap_id):
-        """When snapshot `snap_id` was created: a datetime in UTC (naive before librbd 1.20, as upstream).
+        """When snapshot `snap_id` was created.
 
+        From librbd 1.20 the datetime is aware (UTC), before it is naive (in UTC), as upstream's module of each release.
         A missing snapshot raises ImageNotFound (librbd itself aborts the process there; we check first).
+
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: the creation time of the snapshot
+        :rtype: datetime.datetime
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
         """
         cdef uint64_t c_id = snap_id
         cdef timespec value
@@ -221,7 +387,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return utc_timestamp(value.tv_sec)
 
     def set_snap(self, name):
-        """Read from snapshot `name` from now on (the image becomes read-only); None goes back to the head."""
+        """Read from snapshot `name` from now on (the handle becomes read-only); None goes back to the head.
+
+        Waits first for this handle's calls and aio operations in flight (librbd would hang switching under them).
+
+        :param name: name of the snapshot, or None for the head
+        :type name: str or bytes or None
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes/None or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on the image
+        """
         cdef bytes name_bytes = cstr(name, "name", opt=True)
         cdef const char *c_name = opt_str(name_bytes)
         cdef int ret
@@ -235,7 +412,20 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         self.at_snapshot = name_bytes is not None
 
     def set_snap_by_id(self, snap_id):
-        """Read from snapshot `snap_id` from now on; a false value (None, 0) goes back to the head."""
+        """Read from snapshot `snap_id` from now on; a false value (None, 0) goes back to the head.
+
+        Waits first for this handle's calls and aio operations in flight (librbd would hang switching under them).
+
+        :param snap_id: id of the snapshot, or None (or 0) for the head
+        :type snap_id: int or None
+        :rtype: None
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is neither an int nor a false value
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on the image
+        """
         cdef uint64_t c_id
         if not snap_id:
             c_id = LIBRADOS_SNAP_HEAD
@@ -252,7 +442,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         self.at_snapshot = c_id != LIBRADOS_SNAP_HEAD
 
     def snap_get_name(self, snap_id):
-        """The name (str) of snapshot `snap_id` (ImageNotFound if there is none)."""
+        """The name of snapshot `snap_id`.
+
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: the snapshot's name
+        :rtype: str
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
+        """
         cdef uint64_t c_id = snap_id
         cdef size_t size = 64
         cdef size_t asked
@@ -284,7 +485,16 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             free(buf)
 
     def snap_get_id(self, snap_name):
-        """The id of snapshot `snap_name` (ImageNotFound if there is none)."""
+        """The id of snapshot `snap_name`.
+
+        :param snap_name: name of the snapshot
+        :type snap_name: str or bytes
+        :returns: the snapshot's id
+        :rtype: int
+        :raises InvalidArgument: the image is closed, or `snap_name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `snap_name`
+        """
         cdef bytes name_bytes = cstr(snap_name, "snap_name")
         cdef const char *c_name = name_bytes
         cdef uint64_t snap_id
@@ -298,7 +508,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return snap_id
 
     def snap_get_namespace_type(self, snap_id):
-        """The namespace of snapshot `snap_id`: RBD_SNAP_NAMESPACE_TYPE_USER, _GROUP, _TRASH or _MIRROR."""
+        """The namespace snapshot `snap_id` belongs to.
+
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: RBD_SNAP_NAMESPACE_TYPE_USER, _GROUP, _TRASH or _MIRROR
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
+        """
         cdef uint64_t c_id = snap_id
         cdef rbd_snap_namespace_type_t namespace_type
         cdef int ret
@@ -312,9 +533,17 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return namespace_type
 
     def snap_get_group_namespace(self, snap_id):
-        """For a group snapshot: {'pool': group pool id, 'name': group name, 'snap_name': group snapshot name}.
+        """Which group snapshot made snapshot `snap_id` (a snapshot in the group namespace).
 
-        InvalidArgument if the snapshot is not in the group namespace, ImageNotFound if there is none.
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: {'pool': the group's pool id, 'name': the group's name, 'snap_name': the group snapshot's name}
+        :rtype: dict
+        :raises InvalidArgument: the image is closed, or the snapshot is not in the group namespace
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
         """
         cdef uint64_t c_id = snap_id
         cdef rbd_snap_group_namespace_t info
@@ -338,10 +567,23 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     IF HAS_SNAP_TRASH_NAMESPACE2:
         def snap_get_trash_namespace(self, snap_id):
-            """For a snapshot in the trash namespace: {'original_namespace_type': the RBD_SNAP_NAMESPACE_TYPE_* it
-            had, 'original_name': its name before it was removed} (librbd 1.20; 'original_name' only before).
+            """What snapshot `snap_id` was before it moved to the trash namespace (removed while it had clone v2
+            children).
 
-            InvalidArgument if the snapshot is not in the trash namespace, ImageNotFound if there is none.
+            Before librbd 1.20 the dict has 'original_name' only. The running librbd must have
+            rbd_snap_get_trash_namespace2 (1.20 or newer), the call this build uses.
+
+            :param snap_id: id of the snapshot
+            :type snap_id: int
+            :returns: {'original_namespace_type': the RBD_SNAP_NAMESPACE_TYPE_* it had, 'original_name': its name
+                before it was removed}
+            :rtype: dict
+            :raises InvalidArgument: the image is closed, or the snapshot is not in the trash namespace
+            :raises ConnectionShutdown: the image's rados.Rados was shut down
+            :raises TypeError: `snap_id` is not an int
+            :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+            :raises ImageNotFound: the image has no snapshot with that id
+            :raises FunctionNotSupported: the librbd in use is older than the one the module was built for
             """
             cdef uint64_t c_id = snap_id
             cdef rbd_snap_trash_namespace_t trash
@@ -363,9 +605,20 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                 late_rbd_snap_trash_namespace_cleanup(&trash, sizeof(trash))
     ELSE:
         def snap_get_trash_namespace(self, snap_id):
-            """For a snapshot in the trash namespace: {'original_name': its name before it was removed}.
+            """What snapshot `snap_id` was before it moved to the trash namespace (removed while it had clone v2
+            children).
 
-            InvalidArgument if the snapshot is not in the trash namespace, ImageNotFound if there is none.
+            From librbd 1.20 the dict also has 'original_namespace_type'.
+
+            :param snap_id: id of the snapshot
+            :type snap_id: int
+            :returns: {'original_name': its name before it was removed}
+            :rtype: dict
+            :raises InvalidArgument: the image is closed, or the snapshot is not in the trash namespace
+            :raises ConnectionShutdown: the image's rados.Rados was shut down
+            :raises TypeError: `snap_id` is not an int
+            :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+            :raises ImageNotFound: the image has no snapshot with that id
             """
             cdef uint64_t c_id = snap_id
             cdef size_t size = 256
@@ -395,10 +648,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                 free(buf)
 
     def snap_get_mirror_namespace(self, snap_id):
-        """For a mirror snapshot: a dict with state (RBD_SNAP_MIRROR_STATE_*), mirror_peer_uuids (list),
-        complete (bool), primary_mirror_uuid, primary_snap_id and last_copied_object_number.
+        """The mirroring state of mirror snapshot `snap_id`.
 
-        InvalidArgument if the snapshot is not in the mirror namespace, ImageNotFound if there is none.
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: {'state': RBD_SNAP_MIRROR_STATE_*, 'mirror_peer_uuids': list of str, 'complete': bool,
+            'primary_mirror_uuid': str, 'primary_snap_id': int, 'last_copied_object_number': int}
+        :rtype: dict
+        :raises InvalidArgument: the image is closed, or the snapshot is not in the mirror namespace
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
         """
         cdef uint64_t c_id = snap_id
         cdef rbd_snap_mirror_namespace_t info
