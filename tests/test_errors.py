@@ -184,3 +184,37 @@ def test_features_string_round_trip():
         r.features_to_string(1 << 40)
     with pytest.raises(rbd.InvalidArgument):
         r.features_from_string(5)
+
+
+def test_messages_name_objects_as_text(ioctx):
+    """Names in error messages are text, never a bytes repr (`self.name` is bytes, as upstream's attribute), also
+    for names that are not UTF-8 (replacement characters) and for groups, snapshots and metadata keys."""
+    from conftest import MiB, remove_image, unique_name
+    name = unique_name("dimg")
+    rbd.RBD().create(ioctx, name, MiB)
+    messages = []
+    try:
+        with rbd.Image(ioctx, name.encode()) as image:
+            assert image.name == name.encode()
+            image.create_snap("snap1r")
+            image.protect_snap("snap1r")
+            for call in (lambda: image.remove_snap("snap1r"), lambda: image.read(2 * MiB, 1),
+                         lambda: image.metadata_remove(b"no-such-key"), lambda: image.unlock("nobody"),
+                         lambda: image.set_snap("missing"), lambda: image.aio_discard(1, 2**64 - 1, None)):
+                with pytest.raises((rbd.Error, KeyError)) as info:
+                    call()
+                messages.append(str(info.value))
+            image.unprotect_snap("snap1r")
+            image.remove_snap("snap1r")
+        with pytest.raises(rbd.ImageNotFound) as info:
+            rbd.Image(ioctx, b"\xff" + name.encode())
+        messages.append(str(info.value))
+        group = rbd.Group(ioctx, unique_name("grp").encode())
+        with pytest.raises(rbd.ObjectNotFound) as info:
+            group.remove_snap("s")
+        messages.append(str(info.value))
+    finally:
+        remove_image(ioctx, name)
+    assert "error removing snapshot snap1r from %s" % name in messages[0], messages[0]
+    assert not [m for m in messages if "b'" in m or 'b"' in m], messages
+    assert "\ufffd" + name in messages[-2]
