@@ -195,7 +195,7 @@ def test_messages_name_objects_as_text(ioctx):
     messages = []
     try:
         with rbd.Image(ioctx, name.encode()) as image:
-            assert image.name == name.encode()
+            assert image.get_name() == name
             image.create_snap("snap1r")
             image.protect_snap("snap1r")
             for call in (lambda: image.remove_snap("snap1r"), lambda: image.read(2 * MiB, 1),

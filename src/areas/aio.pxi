@@ -577,7 +577,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         comp._submitted(ret)
         if ret < 0:
             self.image = NULL
-            raise make_ex(ret, "error opening image %s at snapshot %s" % (self.name, snap_bytes))
+            raise make_ex(ret, "error opening image %s at snapshot %s" % (image_label(self.name), image_label(snap_bytes)))
         self._open_completion = comp
 
     def aio_read(self, offset, length, oncomplete, fadvise_flags=0):
@@ -621,7 +621,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_read2(image, c_offset, c_length, c_buf, c, c_flags)
-        return self._end_aio(comp, ret, "error reading %s %d~%d", (self.name, offset, length))
+        return self._end_aio(comp, ret, "error reading %s %d~%d", (image_label(self.name), offset, length))
 
     def aio_write(self, data, offset, oncomplete, fadvise_flags=0):
         """Write `data` at `offset` asynchronously.
@@ -665,7 +665,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_write2(image, c_offset, c_length, c_buf, c, c_flags)
-        return self._end_aio(comp, ret, "error writing %s %d~%d", (self.name, offset, c_length))
+        return self._end_aio(comp, ret, "error writing %s %d~%d", (image_label(self.name), offset, c_length))
 
     IF HAS_COMPARE_AND_WRITEV:
         def aio_compare_and_writev(self, offset, cmp_buffers, buffers, oncomplete, fadvise_flags=0):
@@ -764,7 +764,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_discard(image, c_offset, c_length, c)
-        return self._end_aio(comp, ret, "error discarding %s %d~%d", (self.name, offset, length))
+        return self._end_aio(comp, ret, "error discarding %s %d~%d", (image_label(self.name), offset, length))
 
     def aio_write_zeroes(self, offset, length, oncomplete, zero_flags=0):
         """Zero `length` bytes at `offset` asynchronously.
@@ -801,7 +801,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_write_zeroes(image, c_offset, c_length, c, c_flags, 0)
-        return self._end_aio(comp, ret, "error zeroing %s %d~%d", (self.name, offset, length))
+        return self._end_aio(comp, ret, "error zeroing %s %d~%d", (image_label(self.name), offset, length))
 
     def aio_flush(self, oncomplete):
         """Flush asynchronously: `oncomplete(completion)` runs once earlier writes are persistent.
@@ -824,7 +824,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_flush(image, c)
-        return self._end_aio(comp, ret, "error flushing image %s", (self.name,))
+        return self._end_aio(comp, ret, "error flushing image %s", (image_label(self.name),))
 
     def aio_close(self, oncomplete):
         """Close the image asynchronously. The image counts as closed at once.
@@ -868,7 +868,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         comp._submitted(ret)
         if ret < 0:
             self.closed = False
-            raise make_ex(ret, "error closing image %s" % (self.name,))
+            raise make_ex(ret, "error closing image %s" % (image_label(self.name),))
         return comp
 
     def aio_mirror_image_create_snapshot(self, flags, oncomplete):
@@ -898,7 +898,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_mirror_image_create_snapshot(image, c_flags, out, c)
-        return self._end_aio(comp, ret, "error creating mirror snapshot for image %s", (self.name,))
+        return self._end_aio(comp, ret, "error creating mirror snapshot for image %s", (image_label(self.name),))
 
     def aio_mirror_image_get_info(self, oncomplete):
         """Read the image's mirroring information asynchronously.
@@ -924,7 +924,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_mirror_image_get_info(image, out, sizeof(rbd_mirror_image_info_t), c)
-        return self._end_aio(comp, ret, "error getting mirror info for image %s", (self.name,))
+        return self._end_aio(comp, ret, "error getting mirror info for image %s", (image_label(self.name),))
 
     def aio_mirror_image_get_mode(self, oncomplete):
         """Read the image's mirror mode asynchronously.
@@ -950,7 +950,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef rbd_image_t image = self._begin_aio(comp)
         with nogil:
             ret = rbd_aio_mirror_image_get_mode(image, out, c)
-        return self._end_aio(comp, ret, "error getting mirror mode for image %s", (self.name,))
+        return self._end_aio(comp, ret, "error getting mirror mode for image %s", (image_label(self.name),))
 
 
 class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
@@ -1158,7 +1158,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         if self.closed:
             raise InvalidArgument("image is closed")
         if not cluster_connected(self.cluster):
-            raise ConnectionShutdown("the rados.Rados of image %s was shut down" % (self.name,),
+            raise ConnectionShutdown("the rados.Rados of image %s was shut down" % (image_label(self.name),),
                                      errno=C_ESHUTDOWN)
         return self.image
 
@@ -1196,7 +1196,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
             op.future = None
             if not future.cancelled():
                 if ret < 0:
-                    future.set_exception(make_ex(ret, "%s on image %s" % (op.what[0] % op.what[1], self.name)))
+                    future.set_exception(make_ex(ret, "%s on image %s" % (op.what[0] % op.what[1], image_label(self.name))))
                 elif op.kind == ASYNC_READ:
                     data = op.buf
                     future.set_result(data if <Py_ssize_t>ret == len(data) else data[:ret])
@@ -1227,7 +1227,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
             if op.has_view:
                 PyBuffer_Release(&op.view)
                 op.has_view = False
-            raise make_ex(ret, "%s on image %s" % (op.what[0] % op.what[1], self.name))
+            raise make_ex(ret, "%s on image %s" % (op.what[0] % op.what[1], image_label(self.name)))
         Py_INCREF(op)   # released when harvested
         self.pending += 1
         return op.future
@@ -1385,7 +1385,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
             ret = rbd_get_size(image, &size)
         future = self.loop.create_future()
         if ret < 0:
-            future.set_exception(make_ex(ret, "error getting size for image %s" % (self.name,)))
+            future.set_exception(make_ex(ret, "error getting size for image %s" % (image_label(self.name),)))
         else:
             future.set_result(size)
         return future
@@ -1420,7 +1420,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
             c_close(self.efd)
             self.efd = -1
         if ret < 0:
-            raise make_ex(ret, "error while closing image %s" % (self.name,))
+            raise make_ex(ret, "error while closing image %s" % (image_label(self.name),))
 
     async def __aenter__(self):
         return self

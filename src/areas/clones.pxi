@@ -28,7 +28,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_parent(image, &parent, &snap)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting parent info for image %s" % (self.name,))
+            raise make_ex(ret, "error getting parent info for image %s" % (image_label(self.name),))
         try:
             IF HAS_TENTACLE_API:
                 return {
@@ -84,7 +84,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_parent(image, &parent, &snap)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting parent id for image %s" % (self.name,))
+            raise make_ex(ret, "error getting parent id for image %s" % (image_label(self.name),))
         try:
             return decode_c(parent.image_id)
         finally:
@@ -118,7 +118,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_flatten_with_progress(image, fn, arg)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error flattening %s" % (self.name,))
+            raise make_ex(ret, "error flattening %s" % (image_label(self.name),))
 
     def list_children(self):
         """The clones of this image's snapshots (or of the snapshot the image is set to); children in the trash are left
@@ -194,7 +194,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_copy3(image, io, c_name, c_options)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error copying image %s to %s" % (self.name, dest_name))
+            raise make_ex(ret, "error copying image %s to %s" % (image_label(self.name), image_label(dest_name)))
 
     def deep_copy(self, dest_ioctx, dest_name, features=None, order=None, stripe_unit=None, stripe_count=None,
                   data_pool=None, clone_format=None, flatten=False):
@@ -243,9 +243,9 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         self._end_call()
         if ret < 0:
             IF HAS_REEF_API:
-                raise make_ex(ret, "error deep copying image %s to %s" % (self.name, dest_name))
+                raise make_ex(ret, "error deep copying image %s to %s" % (image_label(self.name), image_label(dest_name)))
             ELSE:
-                raise make_ex(ret, "error copying image %s to %s" % (self.name, dest_name))
+                raise make_ex(ret, "error copying image %s to %s" % (image_label(self.name), image_label(dest_name)))
 
     def sparsify(self, sparse_size):
         """Deallocate the zero-filled runs of the image of at least `sparse_size` bytes.
@@ -267,7 +267,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_sparsify(image, c_size)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error sparsifying %s" % (self.name,))
+            raise make_ex(ret, "error sparsifying %s" % (image_label(self.name),))
 
 
 class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)

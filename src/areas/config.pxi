@@ -39,7 +39,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
         cdef bytes conf_key = config_key(key)
-        return self._get_metadata(conf_key, "no config %s for image %s" % (key, self.name))
+        return self._get_metadata(conf_key, "no config %s for image %s" % (image_label(key), image_label(self.name)))
 
     def config_set(self, key, value):
         """Override option `key` with `value` for this image (stored as the image metadata `conf_<key>`).
@@ -58,7 +58,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         """
         cdef bytes conf_key = config_key(key)
         cdef bytes value_bytes = cstr(value, "value")
-        self._set_metadata(conf_key, value_bytes, "config %s" % (key,))
+        self._set_metadata(conf_key, value_bytes, "config %s" % (image_label(key),))
 
     def config_remove(self, key):
         """Remove this image's override of option `key`: the pool's override or the client's value applies again.
@@ -72,7 +72,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
         cdef bytes conf_key = config_key(key)
-        self._remove_metadata(conf_key, "no config %s for image %s" % (key, self.name), "config %s" % (key,))
+        self._remove_metadata(conf_key, "no config %s for image %s" % (image_label(key), image_label(self.name)), "config %s" % (image_label(key),))
 
 
 cdef list config_options(rbd_config_option_t *options, int count):
@@ -158,7 +158,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         """
         ioctx_handle(ioctx)
         cdef bytes conf_key = config_key(key)
-        return _pool_metadata_get(ioctx, conf_key, "no config %s for pool %s" % (key, ioctx.name))
+        return _pool_metadata_get(ioctx, conf_key, "no config %s for pool %s" % (image_label(key), ioctx.name))
 
     def config_set(self, ioctx, key, value):
         """Override option `key` with `value` for the pool's images (stored as the pool metadata `conf_<key>`).
@@ -180,7 +180,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         ioctx_handle(ioctx)
         cdef bytes conf_key = config_key(key)
         cdef bytes value_bytes = cstr(value, "value")
-        _pool_metadata_set(ioctx, conf_key, value_bytes, "config %s" % (key,))
+        _pool_metadata_set(ioctx, conf_key, value_bytes, "config %s" % (image_label(key),))
 
     def config_remove(self, ioctx, key):
         """Remove the pool's override of option `key`: the client's value applies again to the pool's images.
@@ -196,4 +196,4 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         """
         ioctx_handle(ioctx)
         cdef bytes conf_key = config_key(key)
-        _pool_metadata_remove(ioctx, conf_key, "no config %s for pool %s" % (key, ioctx.name), "config %s" % (key,))
+        _pool_metadata_remove(ioctx, conf_key, "no config %s for pool %s" % (image_label(key), ioctx.name), "config %s" % (image_label(key),))

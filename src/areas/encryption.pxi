@@ -28,12 +28,12 @@ cdef class _Passphrase:
             try:
                 PyObject_GetBuffer(passphrase, &self.view, PyBUF_SIMPLE)
             except BufferError as exc:
-                raise InvalidArgument("%s must be a contiguous buffer: %s" % (name, exc)) from None
+                raise InvalidArgument("%s must be a contiguous buffer: %s" % (image_label(name), exc)) from None
             self.has_view = True
             self.data = <const char *>self.view.buf
             self.size = <size_t>self.view.len
         else:
-            raise InvalidArgument("%s must be a string or a bytes-like object" % (name,))
+            raise InvalidArgument("%s must be a string or a bytes-like object" % (image_label(name),))
 
     cdef void release(self) noexcept:
         self.data = NULL
@@ -148,7 +148,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             secret.release()
         if ret < 0:
             raise make_ex(ret, "error formatting image %s with format %s"
-                          % (self.name, encryption_format_name(c_format)))
+                          % (image_label(self.name), encryption_format_name(c_format)))
 
     def encryption_load(self, format, passphrase):
         """Open the image's encryption (`format` RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2, from librbd 1.18 also
@@ -176,7 +176,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             secret.release()
         if ret < 0:
             raise make_ex(ret, "error loading encryption on image %s with format %s"
-                          % (self.name, encryption_format_name(c_format)))
+                          % (image_label(self.name), encryption_format_name(c_format)))
 
     IF HAS_ENCRYPTION_LOAD2:
         def encryption_load2(self, specs):
@@ -226,4 +226,4 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                 for secret in secrets:
                     secret.release()
             if ret < 0:
-                raise make_ex(ret, "error loading encryption on image %s" % (self.name,))
+                raise make_ex(ret, "error loading encryption on image %s" % (image_label(self.name),))

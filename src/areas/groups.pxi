@@ -25,7 +25,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_group(image, &info, sizeof(info))
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting group for image %s" % (self.name,))
+            raise make_ex(ret, "error getting group for image %s" % (image_label(self.name),))
         try:
             return {"pool": info.pool, "name": decode_c(info.name)}
         finally:
@@ -54,7 +54,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_group_create(io, c_name)
         if ret < 0:
-            raise make_ex(ret, "error creating group %s" % (name,), group_errno_to_exception)
+            raise make_ex(ret, "error creating group %s" % (image_label(name),), group_errno_to_exception)
 
     def group_remove(self, ioctx, name):
         """Remove group `name` with its group snapshots; its images stay. No error if the group does not exist.
@@ -74,7 +74,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_group_remove(io, c_name)
         if ret < 0:
-            raise make_ex(ret, "error removing group %s" % (name,), group_errno_to_exception)
+            raise make_ex(ret, "error removing group %s" % (image_label(name),), group_errno_to_exception)
 
     def group_list(self, ioctx):
         """The groups in the pool (and namespace) of `ioctx`.
@@ -117,7 +117,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_group_rename(io, c_src, c_dest)
         if ret < 0:
-            raise make_ex(ret, "error renaming group %s to %s" % (src, dest))
+            raise make_ex(ret, "error renaming group %s to %s" % (src, image_label(dest)))
 
 
 cdef class Group:
@@ -175,7 +175,7 @@ cdef class Group:
         with nogil:
             ret = rbd_group_image_add(io, c_group, image_io, c_image)
         if ret < 0:
-            raise make_ex(ret, "error adding image %s to group %s" % (image_name, self.name),
+            raise make_ex(ret, "error adding image %s to group %s" % (image_label(image_name), image_label(self.name)),
                           group_errno_to_exception)
 
     def remove_image(self, image_ioctx, image_name):
@@ -200,7 +200,7 @@ cdef class Group:
         with nogil:
             ret = rbd_group_image_remove(io, c_group, image_io, c_image)
         if ret < 0:
-            raise make_ex(ret, "error removing image %s from group %s" % (image_name, self.name),
+            raise make_ex(ret, "error removing image %s from group %s" % (image_label(image_name), image_label(self.name)),
                           group_errno_to_exception)
 
     def list_images(self):
@@ -229,7 +229,7 @@ cdef class Group:
                 raise missing_librbd_call("rbd_group_get_id")
             filled = fill_key_growing(late_rbd_group_get_id, NULL, io, self.name, 32, &ret)
             if ret < 0:
-                raise make_ex(ret, "error getting id for group %s" % (self.name,), group_errno_to_exception)
+                raise make_ex(ret, "error getting id for group %s" % (image_label(self.name),), group_errno_to_exception)
             return first_c_string(filled)
 
     IF HAS_GROUP_SNAP_INFO2:
@@ -259,7 +259,7 @@ cdef class Group:
             with nogil:
                 ret = late_rbd_group_snap_get_info(io, c_group, c_snap, &info)
             if ret < 0:
-                raise make_ex(ret, "error getting snapshot %s of group %s" % (snap_name, self.name),
+                raise make_ex(ret, "error getting snapshot %s of group %s" % (image_label(snap_name), image_label(self.name)),
                               group_errno_to_exception)
             try:
                 return group_snap_dict(&info)
@@ -295,7 +295,7 @@ cdef class Group:
         with nogil:
             ret = rbd_group_snap_create2(io, c_group, c_snap, c_flags)
         if ret < 0:
-            raise make_ex(ret, "error creating snapshot %s of group %s" % (snap_name, self.name),
+            raise make_ex(ret, "error creating snapshot %s of group %s" % (image_label(snap_name), image_label(self.name)),
                           group_errno_to_exception)
 
     def _refuse_if_a_member_is_advisory_locked(self):
@@ -303,7 +303,7 @@ cdef class Group:
         # name, any client) makes it retry forever (python3-rbd hangs). One read-only open per member.
         cdef rados_ioctx_t io = self._io()
         pool_id = self.ioctx.get_pool_id()
-        what = "snapshot it with group %s" % (self.name.decode("utf-8", "replace"),)
+        what = "snapshot it with group %s" % (image_label(self.name),)
         others = {}
         try:
             for name, pool, _ in raw_group_images(self):
@@ -341,7 +341,7 @@ cdef class Group:
         with nogil:
             ret = rbd_group_snap_remove(io, c_group, c_snap)
         if ret < 0:
-            raise make_ex(ret, "error removing snapshot %s of group %s" % (snap_name, self.name),
+            raise make_ex(ret, "error removing snapshot %s of group %s" % (image_label(snap_name), image_label(self.name)),
                           group_errno_to_exception)
 
     def rename_snap(self, old_snap_name, new_snap_name):
@@ -367,7 +367,7 @@ cdef class Group:
             ret = rbd_group_snap_rename(io, c_group, c_old, c_new)
         if ret < 0:
             raise make_ex(ret, "error renaming snapshot %s of group %s to %s"
-                          % (old_snap_name, self.name, new_snap_name), group_errno_to_exception)
+                          % (image_label(old_snap_name), image_label(self.name), image_label(new_snap_name)), group_errno_to_exception)
 
     def list_snaps(self):
         """List the group's snapshots, read when the iterator is created.
@@ -411,7 +411,7 @@ cdef class Group:
         with nogil:
             ret = rbd_group_snap_rollback_with_progress(io, c_group, c_snap, fn, arg)
         if ret < 0:
-            raise make_ex(ret, "error rolling back group %s to snapshot %s" % (self.name, name),
+            raise make_ex(ret, "error rolling back group %s to snapshot %s" % (image_label(self.name), image_label(name)),
                           group_errno_to_exception)
 
 

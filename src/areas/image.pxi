@@ -73,7 +73,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         if ret < 0:
             self.image = NULL
             label = image_label(self.name if id_bytes is None else b"with id " + id_bytes)
-            raise make_ex(ret, "error opening image %s at snapshot %s" % (label, snapshot))
+            raise make_ex(ret, "error opening image %s at snapshot %s" % (label, image_label(snapshot)))
         self.closed = False
         track_open_handle(self)
         if id_bytes is not None:
@@ -127,7 +127,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         # A progress or diff_iterate callback runs while its call is in flight: waiting for that call would hang.
         if callback_depth > 0 and self.in_flight > 0:
             raise ImageBusy("cannot close image %s from inside a callback while a call on it is running"
-                            % (self.name,), errno=C_EBUSY)
+                            % (image_label(self.name),), errno=C_EBUSY)
         return 0
 
     cdef bint _worth_waiting(self, double deadline) except -1:
@@ -164,7 +164,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         """
         if callback_depth > 0 and self.in_flight > 0:
             raise ImageBusy("cannot do this on image %s from inside a callback while a call on it is running"
-                            % (self.name,), errno=C_EBUSY)
+                            % (image_label(self.name),), errno=C_EBUSY)
         self._wait_for_calls_in_flight(0)
         self._wait_for_aio(0)
         return 0
@@ -219,7 +219,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_size(image, &size)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting size for image %s" % (self.name,))
+            raise make_ex(ret, "error getting size for image %s" % (image_label(self.name),))
         return size
 
     def resize(self, size, allow_shrink=True):
@@ -236,7 +236,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_resize2(image, new_size, shrink, noop_progress, NULL)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error resizing image %s" % (self.name,))
+            raise make_ex(ret, "error resizing image %s" % (image_label(self.name),))
 
     def stat(self):
         """A dict with size, obj_size, num_objs, order, block_name_prefix, parent_pool and parent_name."""
@@ -246,7 +246,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_stat(image, &info, sizeof(info))
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting info for image %s" % (self.name,))
+            raise make_ex(ret, "error getting info for image %s" % (image_label(self.name),))
         return {
             "size": info.size,
             "obj_size": info.obj_size,
@@ -266,7 +266,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         filled = fill_growing(<fill_fn>rbd_get_name, image, 64, &ret)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting name for image %s" % (self.name,))
+            raise make_ex(ret, "error getting name for image %s" % (image_label(self.name),))
         return first_c_string(filled)
 
     def id(self):
@@ -290,7 +290,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             size *= 2
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting %s for image %s" % (what, self.name))
+            raise make_ex(ret, "error getting %s for image %s" % (what, image_label(self.name)))
         return decode_c(buf)
 
     def data_pool_id(self):
@@ -301,7 +301,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_data_pool_id(image)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting data pool id for image %s" % (self.name,))
+            raise make_ex(ret, "error getting data pool id for image %s" % (image_label(self.name),))
         return ret
 
     def old_format(self):
@@ -312,7 +312,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_old_format(image, &old)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting old_format for image %s" % (self.name,))
+            raise make_ex(ret, "error getting old_format for image %s" % (image_label(self.name),))
         return old != 0
 
     def overlap(self):
@@ -323,7 +323,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_overlap(image, &overlap)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting overlap for image %s" % (self.name,))
+            raise make_ex(ret, "error getting overlap for image %s" % (image_label(self.name),))
         return overlap
 
     def stripe_unit(self):
@@ -334,7 +334,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_stripe_unit(image, &value)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting stripe unit for image %s" % (self.name,))
+            raise make_ex(ret, "error getting stripe unit for image %s" % (image_label(self.name),))
         return value
 
     def stripe_count(self):
@@ -345,7 +345,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_stripe_count(image, &value)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting stripe count for image %s" % (self.name,))
+            raise make_ex(ret, "error getting stripe count for image %s" % (image_label(self.name),))
         return value
 
     def features(self):
@@ -356,7 +356,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_features(image, &value)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting features for image %s" % (self.name,))
+            raise make_ex(ret, "error getting features for image %s" % (image_label(self.name),))
         return value
 
     def update_features(self, features, enabled):
@@ -368,7 +368,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_update_features(image, c_features, c_enabled)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error updating features for image %s" % (self.name,))
+            raise make_ex(ret, "error updating features for image %s" % (image_label(self.name),))
 
     def op_features(self):
         """The image's RBD_OPERATION_FEATURE_* bits."""
@@ -378,7 +378,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_op_features(image, &value)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting op features for image %s" % (self.name,))
+            raise make_ex(ret, "error getting op features for image %s" % (image_label(self.name),))
         return value
 
     def flags(self):
@@ -389,7 +389,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_flags(image, &value)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting flags for image %s" % (self.name,))
+            raise make_ex(ret, "error getting flags for image %s" % (image_label(self.name),))
         return value
 
     def rebuild_object_map(self, on_progress=None):
@@ -406,7 +406,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_rebuild_object_map(image, fn, arg)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error rebuilding object map for image %s" % (self.name,))
+            raise make_ex(ret, "error rebuilding object map for image %s" % (image_label(self.name),))
 
     def create_timestamp(self):
         """When the image was created: a datetime in UTC (naive before librbd 1.20, as upstream)."""
@@ -427,7 +427,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = getter(image, &value)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting %s timestamp for image %s" % (what, self.name))
+            raise make_ex(ret, "error getting %s timestamp for image %s" % (what, image_label(self.name)))
         return value
 
 

@@ -124,7 +124,7 @@ cdef ssize_t fits_in_image(rbd_image_t image, uint64_t offset, uint64_t length, 
 cdef object past_end_error(object name, uint64_t offset, uint64_t length, uint64_t size):
     return InvalidArgument("cannot write %d bytes at offset %d of image %s: its size is %d bytes and images do "
                            "not grow by writing (resize it first); nothing was written"
-                           % (length, offset, name, size))
+                           % (length, offset, image_label(name), size))
 
 
 cdef int _librbd_minor():
@@ -268,7 +268,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_read2(image, c_offset, c_length, buf, c_flags)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error reading %s %d~%d" % (self.name, offset, length))
+            raise make_ex(ret, "error reading %s %d~%d" % (image_label(self.name), offset, length))
         if <size_t>ret != c_length:
             return result[:ret]  # short read at the end of the image: the only copy
         return result
@@ -596,7 +596,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 cdef object check_write_result(ssize_t ret, Py_ssize_t length, object name, object offset):
     """The byte count of a successful write, else the exception upstream raises for it."""
     if ret < 0:
-        raise make_ex(ret, "error writing to %s at offset %s" % (name, offset))
+        raise make_ex(ret, "error writing to %s at offset %s" % (image_label(name), offset))
     if ret < length:
         raise IncompleteWriteError("Wrote only %d out of %d bytes" % (ret, length))
     if ret > length:

@@ -67,7 +67,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             return 0
         raise make_ex(-C_EROFS, "image %s has the exclusive-lock feature and this client holds the advisory lock '%s': "
                       "librbd would wait forever for the exclusive lock a write needs; unlock() first"
-                      % (self.name, held.decode("utf-8", "replace")))
+                      % (image_label(self.name), image_label(held)))
 
     cdef int _refuse_reads_while_locked(self) except -1:
         """ImageBusy instead of a read (or copy) that librbd would never finish.
@@ -96,8 +96,8 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                 return 0
         raise make_ex(-C_EBUSY, "image %s %s and this client holds the advisory lock '%s': librbd would wait forever "
                       "for the exclusive lock its reads then need; unlock() first (or open it read-only)"
-                      % (self.name, "has the journaling feature" if features & RBD_FEATURE_JOURNALING
-                         else "is configured to copy on read", held.decode("utf-8", "replace")))
+                      % (image_label(self.name), "has the journaling feature" if features & RBD_FEATURE_JOURNALING
+                         else "is configured to copy on read", image_label(held)))
 
     cdef int _refuse_under_any_advisory_lock(self, int err) except -1:
         """Raise `err` (a negative errno) instead of a call that librbd would never finish: lock_acquire() and
@@ -113,7 +113,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             clients, cookies = zip(*advisory)
             raise make_ex(err, "image %s is locked with the advisory lock '%s' of %s: librbd would wait forever "
                           "for the exclusive lock; unlock() or break_lock() first"
-                          % (self.name, cookies[0].decode("utf-8", "replace"), clients[0].decode("utf-8", "replace")))
+                          % (image_label(self.name), image_label(cookies[0]), image_label(clients[0])))
         return 0
 
     cdef bint _has_exclusive_lock_feature(self) except -1:
@@ -127,7 +127,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_get_features(image, &features)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting features for image %s" % (self.name,))
+            raise make_ex(ret, "error getting features for image %s" % (image_label(self.name),))
         return features
 
     cdef tuple _raw_lockers(self):
@@ -154,7 +154,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_is_exclusive_lock_owner(image, &owner)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting lock status for image %s" % (self.name,))
+            raise make_ex(ret, "error getting lock status for image %s" % (image_label(self.name),))
         return owner == 1
 
     def lock_acquire(self, lock_mode):
@@ -183,7 +183,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_lock_acquire(image, c_mode)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error acquiring lock on image %s" % (self.name,))
+            raise make_ex(ret, "error acquiring lock on image %s" % (image_label(self.name),))
 
     def lock_release(self):
         """Release the managed exclusive lock taken with `lock_acquire()`.
@@ -198,7 +198,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_lock_release(image)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error releasing lock on image %s" % (self.name,))
+            raise make_ex(ret, "error releasing lock on image %s" % (image_label(self.name),))
 
     def lock_get_owners(self):
         """List the current owners of the managed exclusive lock (none when nobody holds it).
@@ -237,7 +237,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_lock_break(image, c_mode, c_owner)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error breaking lock on image %s" % (self.name,))
+            raise make_ex(ret, "error breaking lock on image %s" % (image_label(self.name),))
 
     def lock_exclusive(self, cookie):
         """Take the advisory exclusive lock named `cookie`.
@@ -268,7 +268,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         if ret == 0 or ret == -C_EEXIST:
             self._note_advisory_lock(cookie_bytes)
         if ret < 0:
-            raise make_ex(ret, "error acquiring exclusive lock on image %s" % (self.name,))
+            raise make_ex(ret, "error acquiring exclusive lock on image %s" % (image_label(self.name),))
 
     def lock_shared(self, cookie, tag):
         """Take an advisory shared lock named `cookie`; every shared holder must use the same `tag`.
@@ -300,7 +300,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         if ret == 0 or ret == -C_EEXIST:
             self._note_advisory_lock(cookie_bytes)
         if ret < 0:
-            raise make_ex(ret, "error acquiring shared lock on image %s" % (self.name,))
+            raise make_ex(ret, "error acquiring shared lock on image %s" % (image_label(self.name),))
 
     def unlock(self, cookie):
         """Release this client's advisory lock `cookie`.
@@ -322,7 +322,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         if (ret == 0 or ret == -C_ENOENT) and _advisory_locks:
             self._forget_advisory_lock(cookie_bytes)
         if ret < 0:
-            raise make_ex(ret, "error unlocking image %s" % (self.name,))
+            raise make_ex(ret, "error unlocking image %s" % (image_label(self.name),))
 
     def break_lock(self, client, cookie):
         """Release the advisory lock `cookie` held by another client; librbd blocklists that client.
@@ -347,7 +347,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_break_lock(image, c_client, c_cookie)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error breaking lock %s of %s on image %s" % (cookie, client, self.name))
+            raise make_ex(ret, "error breaking lock %s of %s on image %s" % (image_label(cookie), image_label(client), image_label(self.name)))
 
     def list_lockers(self):
         """The advisory lock holders of the image.
@@ -374,7 +374,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         finally:
             self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error listing lockers of image %s" % (self.name,))
+            raise make_ex(ret, "error listing lockers of image %s" % (image_label(self.name),))
         if ret == 0:
             return []
         tag = out.strings(0, out.sizes[0])

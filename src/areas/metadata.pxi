@@ -22,7 +22,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         if ret == -C_ENOENT:
             raise KeyError(missing)
         if ret < 0:
-            raise make_ex(ret, "error getting metadata %s for image %s" % (key.decode("utf-8", "replace"),
+            raise make_ex(ret, "error getting metadata %s for image %s" % (image_label(key),
                                                                            self.name))
         return first_c_string(filled)
 
@@ -35,7 +35,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_metadata_set(image, c_key, c_value)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error setting %s for image %s" % (what, self.name))
+            raise make_ex(ret, "error setting %s for image %s" % (what, image_label(self.name)))
         return 0
 
     cdef int _remove_metadata(self, bytes key, str missing, str what) except -1:
@@ -48,7 +48,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         if ret == -C_ENOENT:
             raise KeyError(missing)
         if ret < 0:
-            raise make_ex(ret, "error removing %s for image %s" % (what, self.name))
+            raise make_ex(ret, "error removing %s for image %s" % (what, image_label(self.name)))
         return 0
 
     def metadata_get(self, key):
@@ -64,7 +64,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         :raises UnicodeDecodeError: the stored value is not valid UTF-8
         """
         cdef bytes key_bytes = cstr(key, "key")
-        return self._get_metadata(key_bytes, "no metadata %s for image %s" % (key, self.name))
+        return self._get_metadata(key_bytes, "no metadata %s for image %s" % (image_label(key), image_label(self.name)))
 
     def metadata_set(self, key, value):
         """Set the image metadata `key` to `value` (both str or bytes), replacing any value it had.
@@ -84,7 +84,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         """
         cdef bytes key_bytes = cstr(key, "key")
         cdef bytes value_bytes = cstr(value, "value")
-        self._set_metadata(key_bytes, value_bytes, "metadata %s" % (key,))
+        self._set_metadata(key_bytes, value_bytes, "metadata %s" % (image_label(key),))
 
     def metadata_remove(self, key):
         """Remove the image metadata `key`.
@@ -98,7 +98,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
         cdef bytes key_bytes = cstr(key, "key")
-        self._remove_metadata(key_bytes, "no metadata %s for image %s" % (key, self.name), "metadata %s" % (key,))
+        self._remove_metadata(key_bytes, "no metadata %s for image %s" % (image_label(key), image_label(self.name)), "metadata %s" % (image_label(key),))
 
     def metadata_list(self):
         """The image's metadata: a MetadataIterator of (key, value) pairs (str), in key order, fetched page by page.
@@ -214,7 +214,7 @@ Iterates over the (key, value) pairs of an image's metadata, in key order, one p
         return ret
 
     cdef str _error_message(self):
-        return "error listing metadata for image %s" % (self.image.name,)
+        return "error listing metadata for image %s" % (image_label(self.image.name),)
 
 
 cdef class PoolMetadataIterator(_MetadataPages):
@@ -266,7 +266,7 @@ cdef str _pool_metadata_get(object ioctx, bytes key, str missing):
     if ret == -C_ENOENT:
         raise KeyError(missing)
     if ret < 0:
-        raise make_ex(ret, "error getting metadata %s for pool %s" % (key.decode("utf-8", "replace"), ioctx.name))
+        raise make_ex(ret, "error getting metadata %s for pool %s" % (image_label(key), ioctx.name))
     return first_c_string(filled)
 
 
@@ -314,7 +314,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         """
         ioctx_handle(ioctx)
         cdef bytes key_bytes = cstr(key, "key")
-        return _pool_metadata_get(ioctx, key_bytes, "no metadata %s for pool %s" % (key, ioctx.name))
+        return _pool_metadata_get(ioctx, key_bytes, "no metadata %s for pool %s" % (image_label(key), ioctx.name))
 
     def pool_metadata_set(self, ioctx, key, value):
         """Set the pool metadata `key` to `value` (both str or bytes), replacing any value it had.
@@ -336,7 +336,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         ioctx_handle(ioctx)
         cdef bytes key_bytes = cstr(key, "key")
         cdef bytes value_bytes = cstr(value, "value")
-        _pool_metadata_set(ioctx, key_bytes, value_bytes, "metadata %s" % (key,))
+        _pool_metadata_set(ioctx, key_bytes, value_bytes, "metadata %s" % (image_label(key),))
 
     def pool_metadata_remove(self, ioctx, key):
         """Remove the pool metadata `key`.
@@ -352,8 +352,8 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         """
         ioctx_handle(ioctx)
         cdef bytes key_bytes = cstr(key, "key")
-        _pool_metadata_remove(ioctx, key_bytes, "no metadata %s for pool %s" % (key, ioctx.name),
-                             "metadata %s" % (key,))
+        _pool_metadata_remove(ioctx, key_bytes, "no metadata %s for pool %s" % (image_label(key), ioctx.name),
+                             "metadata %s" % (image_label(key),))
 
     def pool_metadata_list(self, ioctx):
         """The pool's metadata: a PoolMetadataIterator of (key, value) pairs (str), in key order, fetched page by page.

@@ -23,7 +23,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         filled = fill_growing(<fill_fn>rbd_get_migration_source_spec, image, 512, &ret)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error retrieving migration source spec of image %s" % (self.name,))
+            raise make_ex(ret, "error retrieving migration source spec of image %s" % (image_label(self.name),))
         import json   # the calling interpreter's (helpers/interpreters.pxi)
         return json.loads(first_c_string(filled))
 
@@ -43,7 +43,7 @@ cdef migration_step(migration_step_fn step, ioctx, image_name, on_progress, str 
     with nogil:
         ret = step(io, c_name, fn, arg)
     if ret < 0:
-        raise make_ex(ret, "error %s migration of image %s" % (what, image_name))
+        raise make_ex(ret, "error %s migration of image %s" % (what, image_label(image_name)))
 
 
 class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
@@ -106,7 +106,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_migration_prepare(io, c_name, dest_io, c_dest, options.handle)
         if ret < 0:
-            raise make_ex(ret, "error preparing migration of image %s to %s" % (image_name, dest_image_name))
+            raise make_ex(ret, "error preparing migration of image %s to %s" % (image_label(image_name), dest_image_name))
 
     def migration_prepare_import(self, source_spec, dest_ioctx, dest_image_name, features=None, order=None,
                                  stripe_unit=None, stripe_count=None, data_pool=None):
@@ -252,7 +252,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_migration_status(io, c_name, &status, sizeof(status))
         if ret < 0:
-            raise make_ex(ret, "error getting migration status of image %s" % (image_name,))
+            raise make_ex(ret, "error getting migration status of image %s" % (image_label(image_name),))
         try:
             return {
                 "source_pool_id": status.source_pool_id,

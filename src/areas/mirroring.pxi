@@ -109,7 +109,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_mirror_image_enable2(image, c_mode)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error enabling mirroring for image %s" % (self.name,))
+            raise make_ex(ret, "error enabling mirroring for image %s" % (image_label(self.name),))
 
     def mirror_image_disable(self, force):
         """Disable mirroring of this image; `force` also disables it on a non-primary image.
@@ -135,7 +135,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_mirror_image_disable(image, c_force)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error disabling mirroring for image %s" % (self.name,))
+            raise make_ex(ret, "error disabling mirroring for image %s" % (image_label(self.name),))
 
     def mirror_image_promote(self, force):
         """Make this mirrored image primary; `force` promotes even if the peer could not be demoted.
@@ -164,7 +164,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_mirror_image_promote(image, c_force)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error promoting image %s to primary" % (self.name,))
+            raise make_ex(ret, "error promoting image %s to primary" % (image_label(self.name),))
 
     def mirror_image_demote(self):
         """Make this primary mirrored image non-primary (read-only). Not primary: InvalidArgument.
@@ -186,7 +186,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_mirror_image_demote(image)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error demoting image %s to secondary" % (self.name,))
+            raise make_ex(ret, "error demoting image %s to secondary" % (image_label(self.name),))
 
     def mirror_image_resync(self):
         """Flag this non-primary image for a full resync from the primary (primary: InvalidArgument).
@@ -209,7 +209,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_mirror_image_resync(image)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error to resync image %s" % (self.name,))
+            raise make_ex(ret, "error to resync image %s" % (image_label(self.name),))
 
     def mirror_image_create_snapshot(self, flags=0):
         """Create a mirror snapshot of this snapshot-mirrored primary image and return its snapshot id.
@@ -235,7 +235,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_mirror_image_create_snapshot2(image, c_flags, &snap_id)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error creating mirror snapshot for image %s" % (self.name,))
+            raise make_ex(ret, "error creating mirror snapshot for image %s" % (image_label(self.name),))
         return snap_id
 
     def mirror_image_get_info(self):
@@ -256,7 +256,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_mirror_image_get_info(image, &info, sizeof(info))
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting mirror info for image %s" % (self.name,))
+            raise make_ex(ret, "error getting mirror info for image %s" % (image_label(self.name),))
         try:
             return mirror_image_info_dict(&info, True)
         finally:
@@ -280,7 +280,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_mirror_image_get_mode(image, &mode)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting mirror mode for image %s" % (self.name,))
+            raise make_ex(ret, "error getting mirror mode for image %s" % (image_label(self.name),))
         return <int>mode
 
     def mirror_image_get_status(self):
@@ -305,7 +305,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_mirror_image_get_global_status(image, &status, sizeof(status))
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting mirror status for image %s" % (self.name,))
+            raise make_ex(ret, "error getting mirror status for image %s" % (image_label(self.name),))
         try:
             image_id = self.id()
             return mirror_global_status_dict(&status, image_id, True)
@@ -330,7 +330,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         finally:
             self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting mirror instance id for image %s" % (self.name,))
+            raise make_ex(ret, "error getting mirror instance id for image %s" % (image_label(self.name),))
         return first_c_string(filled)
 
 

@@ -15,7 +15,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_namespace_create(io, c_name)
         if ret < 0:
-            raise make_ex(ret, "error creating namespace %s" % (name,))
+            raise make_ex(ret, "error creating namespace %s" % (image_label(name),))
 
     def namespace_remove(self, ioctx, name):
         """Remove namespace `name`; ImageNotFound if missing, ImageBusy while it still holds images."""
@@ -26,7 +26,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_namespace_remove(io, c_name)
         if ret < 0:
-            raise make_ex(ret, "error removing namespace %s" % (name,))
+            raise make_ex(ret, "error removing namespace %s" % (image_label(name),))
 
     def namespace_exists(self, ioctx, name):
         """True if namespace `name` exists in the pool of `ioctx`."""
@@ -38,7 +38,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_namespace_exists(io, c_name, &exists)
         if ret < 0:
-            raise make_ex(ret, "error verifying namespace %s" % (name,))
+            raise make_ex(ret, "error verifying namespace %s" % (image_label(name),))
         return bool(exists)
 
     def namespace_list(self, ioctx):

@@ -46,7 +46,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_create2(image, c_name, c_flags, noop_progress, NULL)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error creating snapshot %s from %s" % (name, self.name))
+            raise make_ex(ret, "error creating snapshot %s from %s" % (image_label(name), image_label(self.name)))
 
     def rename_snap(self, srcname, dstname):
         """Rename snapshot `srcname` to `dstname`.
@@ -73,7 +73,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_rename(image, c_src, c_dst)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error renaming snapshot of %s from %s to %s" % (self.name, srcname, dstname))
+            raise make_ex(ret, "error renaming snapshot of %s from %s to %s" % (image_label(self.name), image_label(srcname), image_label(dstname)))
 
     def remove_snap(self, name):
         """Delete snapshot `name`.
@@ -98,7 +98,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_remove(image, c_name)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error removing snapshot %s from %s" % (name, self.name))
+            raise make_ex(ret, "error removing snapshot %s from %s" % (image_label(name), image_label(self.name)))
 
     def remove_snap2(self, name, flags, on_progress=None):
         """Delete snapshot `name`, with `flags` saying what to do about protection and children.
@@ -137,7 +137,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_remove2(image, c_name, c_flags, fn, arg)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error removing snapshot %s from %s with flags %s" % (name, self.name, flags))
+            raise make_ex(ret, "error removing snapshot %s from %s with flags %s" % (image_label(name), image_label(self.name), flags))
 
     def remove_snap_by_id(self, snap_id):
         """Delete the snapshot with id `snap_id` (useful for snapshots without a user name: group, trash, mirror).
@@ -161,7 +161,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_remove_by_id(image, c_id)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error removing snapshot %s from %s" % (snap_id, self.name))
+            raise make_ex(ret, "error removing snapshot %s from %s" % (snap_id, image_label(self.name)))
 
     def rollback_to_snap(self, name, on_progress=None):
         """Revert the image's data to snapshot `name`.
@@ -195,7 +195,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_rollback_with_progress(image, c_name, fn, arg)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error rolling back image %s to snapshot %s" % (self.name, name))
+            raise make_ex(ret, "error rolling back image %s to snapshot %s" % (image_label(self.name), image_label(name)))
 
     def protect_snap(self, name):
         """Protect snapshot `name` from removal (needed to clone it in clone format 1).
@@ -218,7 +218,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_protect(image, c_name)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error protecting snapshot %s@%s" % (self.name, name))
+            raise make_ex(ret, "error protecting snapshot %s@%s" % (image_label(self.name), image_label(name)))
 
     def unprotect_snap(self, name):
         """Unprotect snapshot `name`, so that it can be removed.
@@ -242,7 +242,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_unprotect(image, c_name)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error unprotecting snapshot %s@%s" % (self.name, name))
+            raise make_ex(ret, "error unprotecting snapshot %s@%s" % (image_label(self.name), image_label(name)))
 
     def is_protected_snap(self, name):
         """Whether snapshot `name` is protected.
@@ -264,7 +264,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_is_protected(image, c_name, &is_protected)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error checking if snapshot %s@%s is protected" % (self.name, name))
+            raise make_ex(ret, "error checking if snapshot %s@%s is protected" % (image_label(self.name), image_label(name)))
         return is_protected == 1
 
     def snap_exists(self, name):
@@ -286,7 +286,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_exists(image, c_name, &exists)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error checking whether snapshot %s exists for image %s" % (name, self.name))
+            raise make_ex(ret, "error checking whether snapshot %s exists for image %s" % (image_label(name), image_label(self.name)))
         return bool(exists)
 
     def get_snap_limit(self):
@@ -304,7 +304,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_get_limit(image, &limit)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting snapshot limit for %s" % (self.name,))
+            raise make_ex(ret, "error getting snapshot limit for %s" % (image_label(self.name),))
         return limit
 
     def set_snap_limit(self, limit):
@@ -330,7 +330,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_set_limit(image, c_limit)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error setting snapshot limit for %s" % (self.name,))
+            raise make_ex(ret, "error setting snapshot limit for %s" % (image_label(self.name),))
         return ret
 
     def remove_snap_limit(self):
@@ -352,7 +352,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_set_limit(image, c_limit)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error removing snapshot limit for %s" % (self.name,))
+            raise make_ex(ret, "error removing snapshot limit for %s" % (image_label(self.name),))
         return ret
 
     def get_snap_timestamp(self, snap_id):
@@ -383,7 +383,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                 ret = rbd_snap_get_timestamp(image, c_id, &value)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting snapshot timestamp for image: %s, snap_id: %d" % (self.name, c_id))
+            raise make_ex(ret, "error getting snapshot timestamp for image: %s, snap_id: %d" % (image_label(self.name), c_id))
         return utc_timestamp(value.tv_sec)
 
     def set_snap(self, name):
@@ -408,7 +408,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_set(image, c_name)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error setting image %s to snapshot %s" % (self.name, name))
+            raise make_ex(ret, "error setting image %s to snapshot %s" % (image_label(self.name), image_label(name)))
         self.at_snapshot = name_bytes is not None
 
     def set_snap_by_id(self, snap_id):
@@ -438,7 +438,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_set_by_id(image, c_id)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error setting image %s to snapshot %s" % (self.name, snap_id))
+            raise make_ex(ret, "error setting image %s to snapshot %s" % (image_label(self.name), snap_id))
         self.at_snapshot = c_id != LIBRADOS_SNAP_HEAD
 
     def snap_get_name(self, snap_id):
@@ -479,7 +479,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                 if size > MAX_FILL_SIZE:
                     raise MemoryError("librbd asked for a %d byte buffer" % size)
             if ret < 0:
-                raise make_ex(ret, "error getting the name of snapshot %s of image %s" % (snap_id, self.name))
+                raise make_ex(ret, "error getting the name of snapshot %s of image %s" % (snap_id, image_label(self.name)))
             return decode_c(buf)
         finally:
             free(buf)
@@ -504,7 +504,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_snap_get_id(image, c_name, &snap_id)
         self._end_call()
         if ret < 0:
-            raise make_ex(ret, "error getting the id of snapshot %s of image %s" % (snap_name, self.name))
+            raise make_ex(ret, "error getting the id of snapshot %s of image %s" % (image_label(snap_name), image_label(self.name)))
         return snap_id
 
     def snap_get_namespace_type(self, snap_id):
@@ -529,7 +529,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         self._end_call()
         if ret < 0:
             raise make_ex(ret, "error getting snapshot namespace type for image: %s, snap_id: %d"
-                          % (self.name, c_id))
+                          % (image_label(self.name), c_id))
         return namespace_type
 
     def snap_get_group_namespace(self, snap_id):
@@ -555,7 +555,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         self._end_call()
         if ret < 0:
             raise make_ex(ret, "error getting snapshot group namespace for image: %s, snap_id: %d"
-                          % (self.name, c_id))
+                          % (image_label(self.name), c_id))
         try:
             return {
                 "pool": info.group_pool,
@@ -597,7 +597,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             self._end_call()
             if ret < 0:
                 raise make_ex(ret, "error getting snapshot trash namespace for image: %s, snap_id: %d"
-                              % (self.name, c_id))
+                              % (image_label(self.name), c_id))
             try:
                 return {"original_namespace_type": <int>trash.original_namespace_type,
                         "original_name": decode_c(trash.original_name)}
@@ -642,7 +642,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                     size *= 2
                 if ret < 0:
                     raise make_ex(ret, "error getting snapshot trash namespace image: %s, snap_id: %d"
-                                  % (self.name, c_id))
+                                  % (image_label(self.name), c_id))
                 return {"original_name": decode_c(buf)}
             finally:
                 free(buf)
@@ -673,7 +673,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         self._end_call()
         if ret < 0:
             raise make_ex(ret, "error getting snapshot mirror namespace for image: %s, snap_id: %d"
-                          % (self.name, c_id))
+                          % (image_label(self.name), c_id))
         try:
             peer_uuids = []
             uuid = info.mirror_peer_uuids

@@ -65,7 +65,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_trash_move(io, c_name, c_delay)
         if ret < 0:
-            raise make_ex(ret, "error moving image %s to trash" % (name,))
+            raise make_ex(ret, "error moving image %s to trash" % (image_label(name),))
 
     def trash_get(self, ioctx, image_id):
         """The trash entry of `image_id`.
@@ -94,7 +94,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_trash_get(io, c_id, &info)
         if ret < 0:
-            raise make_ex(ret, "error retrieving image %s from trash" % (image_id,))
+            raise make_ex(ret, "error retrieving image %s from trash" % (image_label(image_id),))
         try:
             return trash_entry(&info)
         finally:
@@ -152,7 +152,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_trash_remove_with_progress(io, c_id, c_force, fn, arg)
         if ret < 0:
-            raise make_ex(ret, "error deleting image %s from trash" % (image_id,))
+            raise make_ex(ret, "error deleting image %s from trash" % (image_label(image_id),))
 
     def trash_purge(self, ioctx, expire_ts=None, threshold=-1):
         """Delete the trashed images whose deferment ended by `expire_ts` (a datetime; None: now).
@@ -222,7 +222,7 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         with nogil:
             ret = rbd_trash_restore(io, c_id, c_name)
         if ret < 0:
-            raise make_ex(ret, "error restoring image %s from trash as %s" % (image_id, name))
+            raise make_ex(ret, "error restoring image %s from trash as %s" % (image_label(image_id), image_label(name)))
 
 
 cdef class TrashIterator:

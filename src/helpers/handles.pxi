@@ -107,5 +107,5 @@ cdef int refuse_if_advisory_locked(rados_ioctx_t io, bytes name, bytes image_id,
     label = name if image_id is None else b"with id " + image_id
     raise make_ex(-C_EBUSY, "image %s is locked with the advisory lock '%s' of %s: librbd would wait forever for "
                   "its exclusive lock to %s; unlock() or break_lock() first"
-                  % (label.decode("utf-8", "replace"), cookie.decode("utf-8", "replace"),
-                     client.decode("utf-8", "replace"), what))
+                  % (image_label(label), image_label(cookie),
+                     image_label(client), what))
