@@ -80,7 +80,14 @@ def requires_not_closed(f):
     """Decorator for Image methods: raise InvalidArgument("image is closed") before calling `f` on a closed image.
 
     Kept for compatibility (upstream wraps every Image method with it); unlike upstream it keeps the wrapped
-    function's name, docstring and signature.
+    function's name, docstring and signature. The wrapper calls `self.require_not_closed()`, so it suits any
+    object with that method.
+
+    :param f: the method to wrap, taking the image as its first argument
+    :type f: callable
+    :returns: the wrapper, which checks the image and then calls `f` with the same arguments
+    :rtype: callable
+    :raises InvalidArgument: not by the decorator itself: the wrapper raises it when called on a closed image
     """
     import functools   # the calling interpreter's (helpers/interpreters.pxi)
 

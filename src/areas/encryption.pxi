@@ -108,11 +108,30 @@ cdef void fill_load_options(_LoadOptions *options, int format, _Passphrase secre
 cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def encryption_format(self, format, passphrase, cipher_alg=RBD_ENCRYPTION_ALGORITHM_AES256):
-        """Format the image for encryption with `format` (RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2), protected by
-        `passphrase` (str or bytes-like), with `cipher_alg` (RBD_ENCRYPTION_ALGORITHM_AES128 or _AES256).
+        """Format the image for encryption with `format`, protected by `passphrase`, with `cipher_alg`.
 
-        The LUKS header takes space at the start of the image, so the usable size shrinks; this handle then reads
-        and writes plaintext. Other formats raise OperationNotSupported; a read-only image ReadOnlyImage.
+        `format` is RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2, `passphrase` a str or bytes-like object, `cipher_alg`
+        RBD_ENCRYPTION_ALGORITHM_AES128 or _AES256. The LUKS header takes space at the start of the image, so the usable
+        size shrinks; this handle then reads and writes plaintext. Other formats raise OperationNotSupported; a
+        read-only image ReadOnlyImage. The passphrase is handed to librbd without a copy and not kept.
+
+        :param format: RBD_ENCRYPTION_FORMAT_LUKS1 or RBD_ENCRYPTION_FORMAT_LUKS2
+        :type format: int
+        :param passphrase: the passphrase (a str is used as UTF-8)
+        :type passphrase: str or bytes-like object
+        :param cipher_alg: RBD_ENCRYPTION_ALGORITHM_AES128 or RBD_ENCRYPTION_ALGORITHM_AES256
+        :type cipher_alg: int
+        :rtype: None
+        :raises OperationNotSupported: `format` is neither LUKS1 nor LUKS2
+        :raises InvalidArgument: the image is closed, `passphrase` is neither a str nor a C-contiguous bytes-like
+            object, or librbd refuses `cipher_alg`
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot
+        :raises NoSpace: the image is too small to hold the LUKS header
+        :raises OverflowError: `format` or `cipher_alg` does not fit a C int
+        :raises TypeError: `format` or `cipher_alg` is not an integer
+        :raises UnicodeEncodeError: `passphrase` is a str with lone surrogates (no UTF-8 form)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         cdef rbd_encryption_format_t c_format = format
         cdef rbd_encryption_algorithm_t c_alg = cipher_alg
@@ -151,12 +170,31 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                           % (image_label(self.name), encryption_format_name(c_format)))
 
     def encryption_load(self, format, passphrase):
-        """Open the image's encryption (`format` RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2, from librbd 1.18 also
-        RBD_ENCRYPTION_FORMAT_LUKS: either, detected) with `passphrase` (str or bytes-like): afterwards this handle
-        reads and writes plaintext, and `size()` excludes the header.
+        """Open the image's encryption with `passphrase`: afterwards this handle reads and writes plaintext.
+
+        `format` is RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2, from librbd 1.18 also RBD_ENCRYPTION_FORMAT_LUKS (either,
+        detected); `passphrase` is a str or bytes-like object, handed to librbd without a copy and not kept. Afterwards
+        `size()` excludes the header.
 
         A wrong passphrase raises PermissionError, a wrong format InvalidArgument, loading twice ImageExists;
         other formats OperationNotSupported.
+
+        :param format: RBD_ENCRYPTION_FORMAT_LUKS1, RBD_ENCRYPTION_FORMAT_LUKS2 or (from librbd 1.18)
+            RBD_ENCRYPTION_FORMAT_LUKS
+        :type format: int
+        :param passphrase: the passphrase (a str is used as UTF-8)
+        :type passphrase: str or bytes-like object
+        :rtype: None
+        :raises OperationNotSupported: `format` is not one of those above
+        :raises InvalidArgument: the image is closed, `passphrase` is neither a str nor a C-contiguous bytes-like
+            object, or the image is not formatted with `format` (or not encrypted at all)
+        :raises PermissionError: the passphrase is wrong
+        :raises ImageExists: encryption is loaded on this handle already
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OverflowError: `format` does not fit a C int
+        :raises TypeError: `format` is not an integer
+        :raises UnicodeEncodeError: `passphrase` is a str with lone surrogates (no UTF-8 form)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         cdef rbd_encryption_format_t c_format = format
         cdef _LoadOptions options
@@ -180,11 +218,31 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     IF HAS_ENCRYPTION_LOAD2:
         def encryption_load2(self, specs):
-            """Open the encryption of this image and its ancestors: `specs` is a sequence of (format, passphrase)
-            pairs, the first for this image, the next for its parent, and so on; librbd reuses the last one for
-            deeper ancestors and reads ancestors that are not encrypted as plaintext. Formats are as in
-            encryption_load; another one raises OperationNotSupported before anything is loaded. Needs librbd
-            1.18 (Ceph 18).
+            """Open the encryption of this image and its ancestors, one (format, passphrase) pair per image.
+
+            Needs librbd 1.18 (Ceph 18.2) or newer.
+
+            `specs` is a sequence of (format, passphrase) pairs, the first for this image, the next for its parent,
+            and so on; librbd reuses the last one for deeper ancestors and reads ancestors that are not encrypted
+            as plaintext. Formats are as in encryption_load; another one raises OperationNotSupported before
+            anything is loaded. The passphrases are handed to librbd without a copy and not kept.
+
+            :param specs: (format, passphrase) pairs, this image's first
+            :type specs: sequence of (int, str or bytes-like object)
+            :rtype: None
+            :raises OperationNotSupported: a format is not one encryption_load takes
+            :raises InvalidArgument: the image is closed, a passphrase is neither a str nor a C-contiguous
+                bytes-like object, or an image is not formatted with the format given for it
+            :raises PermissionError: a passphrase is wrong
+            :raises ImageExists: encryption is loaded on this handle already
+            :raises FunctionNotSupported: the librbd the module runs with lacks rbd_encryption_load2 (it is older
+                than the one the module was built for)
+            :raises ConnectionShutdown: the image's rados.Rados was shut down
+            :raises TypeError: `specs` or one of its items is not iterable, or a format is not an integer
+            :raises ValueError: an item is not a pair
+            :raises OverflowError: a format does not fit a C int
+            :raises UnicodeEncodeError: a passphrase is a str with lone surrogates (no UTF-8 form)
+            :raises OSError: another error from librbd, as the subclass its errno maps to
             """
             if late_rbd_encryption_load2 == NULL:
                 raise missing_librbd_call("rbd_encryption_load2")

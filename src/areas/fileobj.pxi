@@ -32,6 +32,16 @@ class ImageFile(_io.RawIOBase):
 
     Wrap it in io.BufferedReader / BufferedWriter / BufferedRandom for small reads and writes. Like other raw
     files, one ImageFile must not be used from several threads at once (its position is shared).
+
+    :param image: the open image to read and write
+    :type image: Image
+    :param writable: whether the file may write (None: ask the image, as above)
+    :type writable: bool or None
+    :param close_image: whether `close()` closes the image too
+    :type close_image: bool
+    :raises TypeError: `image` is not an Image
+    :raises InvalidArgument: the image is closed
+    :raises ConnectionShutdown: `writable` is None and the image's rados.Rados was shut down
     """
 
     # Defaults for an object whose __init__ failed: io's finalizer still calls close() on it, and Python 3.13+
@@ -74,28 +84,70 @@ class ImageFile(_io.RawIOBase):
             raise not_initialised(self)
 
     def readable(self):
-        """True: images can always be read."""
+        """True: images can always be read.
+
+        :returns: True
+        :rtype: bool
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the ImageFile was never initialised (a subclass whose __init__ did not call
+            ImageFile.__init__)
+        """
         self._check_open()
         return True
 
     def writable(self):
-        """True unless the image (or this file) is read-only."""
+        """True unless the image (or this file) is read-only.
+
+        :returns: whether `write` may be called
+        :rtype: bool
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the ImageFile was never initialised (a subclass whose __init__ did not call
+            ImageFile.__init__)
+        """
         self._check_open()
         return self._writable
 
     def seekable(self):
-        """True: any position can be set, also past the end."""
+        """True: any position can be set, also past the end.
+
+        :returns: True
+        :rtype: bool
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the ImageFile was never initialised (a subclass whose __init__ did not call
+            ImageFile.__init__)
+        """
         self._check_open()
         return True
 
     def tell(self):
-        """The current position."""
+        """The current position.
+
+        :returns: the byte offset in the image where the next read or write starts
+        :rtype: int
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the ImageFile was never initialised (a subclass whose __init__ did not call
+            ImageFile.__init__)
+        """
         self._check_open()
         return self._position
 
     def seek(self, offset, whence=_io.SEEK_SET):
-        """Move to `offset` from the start (SEEK_SET), the current position (SEEK_CUR) or the end of the image
-        (SEEK_END); returns the new position. Past the end is allowed; before the start raises ValueError."""
+        """Move to `offset` from the start, the current position or the end of the image; returns the new position.
+
+        `whence` is SEEK_SET (from the start), SEEK_CUR (from the current position) or SEEK_END (from the end of the
+        image). Past the end is allowed; before the start raises ValueError.
+
+        :param offset: the move in bytes, relative to `whence` (may be negative)
+        :type offset: int
+        :param whence: io.SEEK_SET (0), io.SEEK_CUR (1) or io.SEEK_END (2)
+        :type whence: int
+        :returns: the new position
+        :rtype: int
+        :raises ValueError: the file is closed, `whence` is not one of the three, or the position would be negative
+        :raises TypeError: `offset` is not an integer
+        :raises InvalidArgument: the image was closed, or the ImageFile was never initialised
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
         self._check_open()
         offset = _index(offset)
         if whence == _SEEK_SET:
@@ -113,8 +165,22 @@ class ImageFile(_io.RawIOBase):
         return position
 
     def readinto(self, buffer):
-        """Read into `buffer` (a writable bytes-like object) without a copy; returns the number of bytes read,
-        0 at or past the end of the image."""
+        """Read into `buffer` without a copy; returns the number of bytes read, 0 at or past the end.
+
+        `buffer` is a writable bytes-like object; the read starts at the current position, which moves past the bytes
+        read.
+
+        :param buffer: where the bytes read are stored (up to its size in bytes)
+        :type buffer: writable bytes-like object
+        :returns: the number of bytes read; 0 at or past the end of the image
+        :rtype: int
+        :raises ValueError: the file is closed
+        :raises TypeError: `buffer` is not a bytes-like object, is read-only, or is not C-contiguous
+        :raises InvalidArgument: the image was closed, or the ImageFile was never initialised
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image and a read would wait forever for its
+            exclusive lock (see Image.read)
+        """
         self._check_open()
         view = memoryview(buffer)
         if view.readonly:
@@ -131,8 +197,22 @@ class ImageFile(_io.RawIOBase):
         return count
 
     def read(self, size=-1):
-        """Up to `size` bytes from the current position (all up to the end when `size` is negative or None);
-        b"" at or past the end."""
+        """Up to `size` bytes from the current position; b"" at or past the end.
+
+        All bytes up to the end of the image when `size` is negative or None. The position moves past the bytes read.
+
+        :param size: the most bytes to read; negative or None: up to the end
+        :type size: int or None
+        :returns: the bytes read; fewer than `size` only at the end of the image
+        :rtype: bytes
+        :raises ValueError: the file is closed
+        :raises TypeError: `size` is not an integer
+        :raises InvalidArgument: the image was closed, or the ImageFile was never initialised
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image and a read would wait forever for its
+            exclusive lock (see Image.read)
+        :raises MemoryError: the bytes cannot be allocated
+        """
         self._check_open()
         if size is None or size < 0:
             return self.readall()
@@ -144,7 +224,19 @@ class ImageFile(_io.RawIOBase):
         return data
 
     def readall(self):
-        """Everything from the current position to the end of the image."""
+        """Everything from the current position to the end of the image.
+
+        The position moves to the end. Mind the size: the whole rest of the image is read into memory.
+
+        :returns: the bytes up to the end; b"" at or past the end
+        :rtype: bytes
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the image was closed, or the ImageFile was never initialised
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image and a read would wait forever for its
+            exclusive lock (see Image.read)
+        :raises MemoryError: the bytes cannot be allocated
+        """
         self._check_open()
         available = self._image.size() - self._position
         if available <= 0:
@@ -157,7 +249,21 @@ class ImageFile(_io.RawIOBase):
         """Write `data` (any bytes-like object) at the current position; returns its length in bytes.
 
         Raises io.UnsupportedOperation on a read-only file, and the builtin OSError (ENOSPC) without writing
-        anything when the data would pass the end of the image.
+        anything when the data would pass the end of the image. The position moves past the bytes written.
+
+        :param data: the bytes to write
+        :type data: bytes-like object
+        :returns: the number of bytes written: the size of `data` in bytes
+        :rtype: int
+        :raises io.UnsupportedOperation: the file is read-only
+        :raises builtins.OSError: errno ENOSPC: the data would pass the end of the image (nothing written); images
+            do not grow by writing
+        :raises ValueError: the file is closed, or `data` is not C-contiguous
+        :raises TypeError: `data` is a str or not a bytes-like object
+        :raises InvalidArgument: the image was closed, or the ImageFile was never initialised
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the file was made writable over a read-only image, or this client holds an advisory
+            lock on the image and it has the exclusive-lock feature
         """
         self._check_open()
         if not self._writable:
@@ -179,7 +285,14 @@ class ImageFile(_io.RawIOBase):
         return count
 
     def flush(self):
-        """Make the writes so far persistent (librbd flush); nothing to do for a read-only file."""
+        """Make the writes so far persistent (librbd flush); nothing to do for a read-only file.
+
+        :rtype: None
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the image was closed (writable file)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down (writable file)
+        :raises ReadOnlyImage: this client holds an advisory lock on the image and it has the exclusive-lock feature
+        """
         if self._image is None:   # never initialised: nothing to flush (io's close() calls this)
             return super().flush()
         self._check_open()
@@ -187,7 +300,18 @@ class ImageFile(_io.RawIOBase):
             self._image.flush()
 
     def close(self):
-        """Flush, then close this file; the image too if the file was made with close_image=True."""
+        """Flush, then close this file; the image too if the file was made with close_image=True.
+
+        Closing twice does nothing. When the image was closed first, nothing is flushed. The file is closed (and the
+        image too, with close_image=True) even when the flush raises.
+
+        :rtype: None
+        :raises ConnectionShutdown: the file is writable and the image's rados.Rados was shut down (the flush
+            failed)
+        :raises ReadOnlyImage: the flush was refused: this client holds an advisory lock on the image and it has the
+            exclusive-lock feature
+        :raises ImageBusy: close_image=True and this is called from a callback of a call still running on the image
+        """
         if self.closed:
             return
         if self._image is None:  # __init__ failed: nothing to flush or close

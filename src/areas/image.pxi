@@ -20,6 +20,24 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
     An open RBD image: I/O, snapshots, clones, locks, metadata, mirroring. Open it by `name` or by `image_id`,
     optionally at `snapshot` (then read-only), and close it with `close()` or a `with` block. Every method of a
     closed image raises InvalidArgument("image is closed").
+
+    :param ioctx: the pool (and namespace) holding the image; the image keeps it alive
+    :type ioctx: rados.Ioctx
+    :param name: the image's name; give it or `image_id`, not both
+    :type name: str or bytes or None
+    :param snapshot: the name of the snapshot to open the image at (None: the head)
+    :type snapshot: str or bytes or None
+    :param read_only: open without taking the exclusive lock; writes then raise ReadOnlyImage
+    :type read_only: bool
+    :param image_id: the image's id, instead of `name`
+    :type image_id: str or bytes or None
+    :param _oncomplete: private: `RBD.aio_open_image` opens the image asynchronously through it
+    :type _oncomplete: callable or None
+    :raises TypeError: `ioctx` is not a rados.Ioctx
+    :raises InvalidArgument: neither or both of `name` and `image_id` are given, a name or id is not a string or
+        holds a NUL byte, or `ioctx` is closed or its rados.Rados is not connected
+    :raises ImageNotFound: there is no such image, or no such snapshot
+    :raises OSError: another error from librbd, as the subclass its errno maps to
     """
     # The handle's state, which every area's methods use (aio.pxi adds `aio_in_flight`).
     cdef rbd_image_t image
@@ -181,14 +199,28 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return "rbd.Image(ioctx, %r)" % (self.name,)
 
     def require_not_closed(self):
-        """Raise InvalidArgument if the image is closed."""
+        """Raise InvalidArgument if the image is closed; do nothing otherwise.
+
+        Only `close()` counts: a shut-down rados.Rados is reported by the calls themselves (ConnectionShutdown).
+
+        :rtype: None
+        :raises InvalidArgument: the image is closed
+        """
         if self.closed:
             raise InvalidArgument("image is closed")
 
     def close(self):
         """Release the image once its aio operations and the calls running in other threads finished.
 
-        Closing twice does nothing. Calls made from now on raise InvalidArgument("image is closed").
+        Closing twice does nothing. Calls made from now on raise InvalidArgument("image is closed"). Once the
+        image's rados.Rados is shut down, librbd cannot be called any more: the handle is then given up without
+        waiting and without an error.
+
+        :rtype: None
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on this image
+            (waiting for that call would never end); the image stays open
+        :raises OSError: librbd failed to close the handle (the subclass its errno maps to); the image counts as
+            closed all the same
         """
         self._close(0)
 
@@ -212,7 +244,16 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return 0
 
     def size(self):
-        """The image size in bytes (at the snapshot the image is set to)."""
+        """The image size in bytes (at the snapshot the image is set to).
+
+        Once encryption is loaded (`encryption_load`), the size of the plaintext: the LUKS header is not counted.
+
+        :returns: the size in bytes
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef uint64_t size
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -223,7 +264,24 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return size
 
     def resize(self, size, allow_shrink=True):
-        """Change the image size to `size` bytes; shrinking needs `allow_shrink` (else InvalidArgument)."""
+        """Change the image size to `size` bytes; shrinking needs `allow_shrink` (else InvalidArgument).
+
+        Nothing is done when the size stays the same. Shrinking drops the data past the new end.
+
+        :param size: the new size in bytes
+        :type size: int
+        :param allow_shrink: whether the image may get smaller
+        :type allow_shrink: bool
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `size` is below the current size and `allow_shrink` is
+            false
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature
+        :raises OverflowError: `size` is negative or not below 2**64
+        :raises TypeError: `size` is not an integer
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef uint64_t new_size = size
         cdef bint shrink = allow_shrink
         cdef uint64_t old_size = self.size()
@@ -239,7 +297,19 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error resizing image %s" % (image_label(self.name),))
 
     def stat(self):
-        """A dict with size, obj_size, num_objs, order, block_name_prefix, parent_pool and parent_name."""
+        """The image's basic layout, as a dict.
+
+        Keys: size (bytes), obj_size (bytes per object), num_objs (objects for the whole size), order (obj_size is
+        2**order bytes), block_name_prefix (str), parent_pool and parent_name. librbd no longer fills the last two:
+        parent_pool is always 2**64 - 1 and parent_name always b"" (kept as upstream has them; see `parent_info()`).
+
+        :returns: {'size': int, 'obj_size': int, 'num_objs': int, 'order': int, 'block_name_prefix': str,
+            'parent_pool': int, 'parent_name': bytes}
+        :rtype: dict
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef rbd_image_info_t info
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -260,7 +330,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         }
 
     def get_name(self):
-        """The image name (a str), also when it was opened by id."""
+        """The image name, also when the image was opened by id.
+
+        :returns: the image's name
+        :rtype: str
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef int ret
         cdef rbd_image_t image = self._begin_call()
         filled = fill_growing(<fill_fn>rbd_get_name, image, 64, &ret)
@@ -270,11 +347,29 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return first_c_string(filled)
 
     def id(self):
-        """The image id (a str); format 1 images have none (ImageNotFound... as librbd reports)."""
+        """The image id: its pool-unique name, which stays the same across renames.
+
+        Trash, migration and `Image(image_id=...)` name images by it.
+
+        :returns: the image id
+        :rtype: str
+        :raises InvalidArgument: the image is closed, or it is a format 1 image (which has no id)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         return self._fixed_string(rbd_get_id, "id")
 
     def block_name_prefix(self):
-        """The prefix of the RADOS objects holding the image data."""
+        """The prefix of the RADOS objects holding the image data.
+
+        For a format 2 image it is "rbd_data." followed by the image id.
+
+        :returns: the prefix of the data objects' names
+        :rtype: str
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         return self._fixed_string(rbd_get_block_name_prefix, "block name prefix")
 
     cdef str _fixed_string(self, int (*getter)(rbd_image_t, char *, size_t) noexcept nogil, str what):
@@ -294,7 +389,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return decode_c(buf)
 
     def data_pool_id(self):
-        """The id of the pool holding the image data (its own pool unless created with a data pool)."""
+        """The id of the pool holding the image data (its own pool unless created with a data pool).
+
+        :returns: the data pool's id
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef int64_t ret
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -305,7 +407,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return ret
 
     def old_format(self):
-        """True for a format 1 image."""
+        """True for a format 1 image.
+
+        :returns: whether the image is in the deprecated format 1
+        :rtype: bool
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef uint8_t old
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -316,7 +425,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return old != 0
 
     def overlap(self):
-        """How many bytes of the parent the clone still shares (0 without a parent)."""
+        """How many bytes of the parent the clone still shares (0 without a parent).
+
+        :returns: the parent overlap in bytes
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef uint64_t overlap
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -327,7 +443,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return overlap
 
     def stripe_unit(self):
-        """The stripe unit in bytes."""
+        """The stripe unit in bytes.
+
+        :returns: the stripe unit in bytes (the object size unless the image was created with fancy striping)
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef uint64_t value
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -338,7 +461,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return value
 
     def stripe_count(self):
-        """The stripe count."""
+        """The stripe count.
+
+        :returns: how many objects a stripe spans (1 unless the image was created with fancy striping)
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef uint64_t value
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -349,7 +479,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return value
 
     def features(self):
-        """The image's RBD_FEATURE_* bits."""
+        """The image's RBD_FEATURE_* bits.
+
+        :returns: the mask of the features the image has
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef uint64_t value
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -360,7 +497,25 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return value
 
     def update_features(self, features, enabled):
-        """Enable (`enabled` true) or disable the RBD_FEATURE_* bits in `features`."""
+        """Enable (`enabled` true) or disable the RBD_FEATURE_* bits in `features`.
+
+        Only some features can change on an existing image (exclusive-lock, object-map, fast-diff, journaling, ...),
+        and librbd checks their dependencies (object-map needs exclusive-lock, fast-diff needs object-map).
+
+        :param features: mask of the RBD_FEATURE_* bits to change
+        :type features: int
+        :param enabled: True to enable them, False to disable them
+        :type enabled: bool
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or librbd refuses the change (a feature that cannot change on
+            an existing image, a dependency missing or still in use, unknown bits)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it and it has the exclusive-lock feature
+        :raises OverflowError: `features` is negative or not below 2**64
+        :raises TypeError: `features` is not an integer
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef uint64_t c_features = features
         cdef uint8_t c_enabled = bool(enabled)
         cdef rbd_image_t image = self._begin_call()
@@ -371,7 +526,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error updating features for image %s" % (image_label(self.name),))
 
     def op_features(self):
-        """The image's RBD_OPERATION_FEATURE_* bits."""
+        """The image's RBD_OPERATION_FEATURE_* bits.
+
+        :returns: the mask of the operation features in use (clone parent, clone child, group, snap trash, ...)
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef uint64_t value
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -382,7 +544,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return value
 
     def flags(self):
-        """The image's RBD_FLAG_* bits."""
+        """The image's RBD_FLAG_* bits.
+
+        :returns: the mask of the flags set (e.g. RBD_FLAG_OBJECT_MAP_INVALID, RBD_FLAG_FAST_DIFF_INVALID)
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef uint64_t value
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -397,6 +566,17 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
         `on_progress(offset, total)` is called as objects are checked; a non-zero return value cancels
         (OperationCanceled); an exception it raises is reported through sys.unraisablehook.
+
+        :param on_progress: progress callback, called as `on_progress(offset, total)`; None for none
+        :type on_progress: callable or None
+        :rtype: None
+        :raises TypeError: `on_progress` is neither callable nor None
+        :raises InvalidArgument: the image is closed, or it does not have the object-map feature
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it and it has the exclusive-lock feature
+        :raises OperationCanceled: `on_progress` returned a non-zero value
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         cdef _ProgressCallback progress = _ProgressCallback(on_progress)
         cdef librbd_progress_fn_t fn = progress.c_function()
@@ -409,15 +589,43 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error rebuilding object map for image %s" % (image_label(self.name),))
 
     def create_timestamp(self):
-        """When the image was created: a datetime in UTC (naive before librbd 1.20, as upstream)."""
+        """When the image was created: a datetime in UTC (naive before librbd 1.20, as upstream).
+
+        From librbd 1.20 the datetime is aware (tzinfo UTC); before, it is naive and holds UTC. Format 1 images
+        record no time: the epoch (1970-01-01).
+
+        :returns: the creation time
+        :rtype: datetime.datetime
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         return utc_timestamp(self._timestamp(rbd_get_create_timestamp, "create").tv_sec)
 
     def access_timestamp(self):
-        """When the image was last read: an aware UTC datetime from librbd 1.20, naive local time before."""
+        """When the image was last read: an aware UTC datetime from librbd 1.20, naive local time before.
+
+        librbd updates it at most every rbd_atime_update_interval seconds (default 60).
+
+        :returns: the last access time
+        :rtype: datetime.datetime
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         return local_timestamp(self._timestamp(rbd_get_access_timestamp, "access").tv_sec)
 
     def modify_timestamp(self):
-        """When the image was last written: an aware UTC datetime from librbd 1.20, naive local time before."""
+        """When the image was last written: an aware UTC datetime from librbd 1.20, naive local time before.
+
+        librbd updates it at most every rbd_mtime_update_interval seconds (default 60).
+
+        :returns: the last modification time
+        :rtype: datetime.datetime
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         return local_timestamp(self._timestamp(rbd_get_modify_timestamp, "modify").tv_sec)
 
     cdef timespec _timestamp(self, int (*getter)(rbd_image_t, timespec *) noexcept nogil, str what) except *:
@@ -454,7 +662,13 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
     # This area's part: create, remove, rename and list images.
 
     def version(self):
-        """The librbd version as (major, minor, extra), e.g. (1, 16, 0) for Ceph 16 (not Ceph's version)."""
+        """The librbd version as (major, minor, extra), e.g. (1, 16, 0) for Ceph 16 (not Ceph's version).
+
+        It is the librbd the module runs with, which may be newer than the one it was built for.
+
+        :returns: (major, minor, extra)
+        :rtype: tuple of (int, int, int)
+        """
         cdef int major, minor, extra
         rbd_version(&major, &minor, &extra)
         return (major, minor, extra)
@@ -463,10 +677,44 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
                stripe_count=None, data_pool=None):
         """Create an image of `size` bytes.
 
-        `order` sets the object size (2**order bytes). `old_format` makes a format 1 image (deprecated, needs
-        RBD_FORCE_ALLOW_V1=1 in librbd's environment) and then takes no features, striping or data pool.
-        `features` is a mask of RBD_FEATURE_* (None: the cluster default); `data_pool` puts data in another pool.
+        `order` sets the object size (2**order bytes). `features` is a mask of RBD_FEATURE_* (None: the cluster
+        default); `data_pool` puts data in another pool; `stripe_unit` and `stripe_count` set fancy striping.
+        `old_format` true takes librbd's legacy create call (as upstream does), which takes no features, striping or
+        data pool: it makes a format 1 image (deprecated) only where librbd's rbd_default_format option is 1 (and
+        RBD_FORCE_ALLOW_V1=1 is in librbd's environment); otherwise a format 2 image with the default features.
         Raises ImageExists if the name is taken.
+
+        :param ioctx: the pool (and namespace) to create the image in
+        :type ioctx: rados.Ioctx
+        :param name: the new image's name
+        :type name: str or bytes
+        :param size: the image size in bytes
+        :type size: int
+        :param order: log2 of the object size, 12 to 25 (None: the default, 22: 4 MiB objects)
+        :type order: int or None
+        :param old_format: use librbd's legacy create call (see above)
+        :type old_format: bool
+        :param features: mask of RBD_FEATURE_* bits (None: the rbd_default_features option)
+        :type features: int or None
+        :param stripe_unit: bytes per stripe unit (None: the object size)
+        :type stripe_unit: int or None
+        :param stripe_count: objects a stripe spans (None: 1)
+        :type stripe_count: int or None
+        :param data_pool: name of the pool that holds the image's data (None: the image's own pool)
+        :type data_pool: str or bytes or None
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or its rados.Rados is not connected
+        :raises InvalidArgument: `name` or `data_pool` is not a string or holds a NUL byte; `old_format` with
+            features, striping or a data pool; or librbd refuses the layout (e.g. a stripe unit that does not divide the
+            object size)
+        :raises ImageExists: an image named `name` exists already
+        :raises ImageNotFound: the pool `data_pool` does not exist
+        :raises ArgumentOutOfRange: `order` is outside 12 to 25
+        :raises FunctionNotSupported: `features` holds bits librbd does not know
+        :raises OverflowError: `size` or an option is negative or too large
+        :raises TypeError: `size` or an option is not an integer
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes name_bytes = cstr(name, "name")
@@ -492,11 +740,31 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error creating image")
 
     def remove(self, ioctx, name, on_progress=None):
-        """Delete image `name` and its data. Fails with ImageHasSnapshots or ImageBusy (watched, or locked with an
-        advisory lock: librbd would wait forever for its exclusive lock).
+        """Delete image `name` and its data.
+
+        Fails with ImageHasSnapshots or ImageBusy (watched, or locked with an advisory lock: librbd would wait forever
+        for its exclusive lock).
 
         `on_progress(offset, total)` is called once per object; a non-zero return value cancels the removal
         (OperationCanceled); an exception it raises is reported through sys.unraisablehook and the removal goes on.
+
+        :param ioctx: the pool (and namespace) holding the image
+        :type ioctx: rados.Ioctx
+        :param name: the name of the image to delete
+        :type name: str or bytes
+        :param on_progress: progress callback, called as `on_progress(offset, total)`; None for none
+        :type on_progress: callable or None
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `on_progress` is neither callable nor None
+        :raises InvalidArgument: `ioctx` is closed or its rados.Rados is not connected, or `name` is not a string or
+            holds a NUL byte
+        :raises ImageNotFound: there is no image named `name`
+        :raises ImageHasSnapshots: the image still has snapshots
+        :raises ImageBusy: the image is open elsewhere (it has watchers), or some client holds an advisory lock on it
+            and it has the exclusive-lock feature
+        :raises OperationCanceled: `on_progress` returned a non-zero value
+        :raises ImageMemberOfGroup: the image belongs to a group (librbd 1.20; OSError with errno EMLINK before)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes name_bytes = cstr(name, "name")
@@ -512,7 +780,22 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error removing image")
 
     def rename(self, ioctx, src, dest):
-        """Rename image `src` to `dest` in the same pool."""
+        """Rename image `src` to `dest` in the same pool.
+
+        :param ioctx: the pool (and namespace) holding the image
+        :type ioctx: rados.Ioctx
+        :param src: the image's current name
+        :type src: str or bytes
+        :param dest: its new name
+        :type dest: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed or its rados.Rados is not connected, or a name is not a string or
+            holds a NUL byte
+        :raises ImageNotFound: there is no image named `src`
+        :raises ImageExists: an image named `dest` exists already
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef bytes src_bytes = cstr(src, "src")
         cdef bytes dest_bytes = cstr(dest, "dest")
@@ -525,7 +808,16 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             raise make_ex(ret, "error renaming image")
 
     def list(self, ioctx):
-        """The names (str) of the images in the pool (and namespace) of `ioctx`."""
+        """The names (str) of the images in the pool (and namespace) of `ioctx`.
+
+        :param ioctx: the pool (and namespace) to list
+        :type ioctx: rados.Ioctx
+        :returns: the image names
+        :rtype: list of str
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or its rados.Rados is not connected
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef rados_ioctx_t io = ioctx_handle(ioctx)
         cdef int ret
         filled = fill_growing(<fill_fn>rbd_list, io, 512, &ret)
@@ -534,11 +826,31 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         return split_nul_separated(filled, len(filled))
 
     def list2(self, ioctx):
-        """An ImageIterator of {'id', 'name'} dicts for the images of `ioctx`."""
+        """An ImageIterator of {'id', 'name'} dicts for the images of `ioctx`.
+
+        The list is read from librbd at once, when this is called.
+
+        :param ioctx: the pool (and namespace) to list
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over one {'id': str, 'name': str} dict per image
+        :rtype: ImageIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or its rados.Rados is not connected
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         return ImageIterator(ioctx)
 
     def features_to_string(self, features):
-        """'layering,exclusive-lock,...' for a mask of RBD_FEATURE_* bits; unknown bits: InvalidArgument."""
+        """'layering,exclusive-lock,...' for a mask of RBD_FEATURE_* bits; unknown bits: InvalidArgument.
+
+        :param features: mask of RBD_FEATURE_* bits
+        :type features: int
+        :returns: the feature names, comma-separated ("" for 0)
+        :rtype: str
+        :raises InvalidArgument: `features` holds bits librbd does not know
+        :raises OverflowError: `features` is negative or not below 2**64
+        :raises TypeError: `features` is not an integer
+        """
         cdef uint64_t c_features = features
         cdef size_t size = 1024
         cdef char buf[1024]
@@ -549,7 +861,15 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         return decode_c(buf)
 
     def features_from_string(self, str_features):
-        """The RBD_FEATURE_* mask for 'layering,exclusive-lock,...'; unknown names: InvalidArgument."""
+        """The RBD_FEATURE_* mask for 'layering,exclusive-lock,...'; unknown names: InvalidArgument.
+
+        :param str_features: feature names, comma-separated
+        :type str_features: str or bytes
+        :returns: the mask of RBD_FEATURE_* bits
+        :rtype: int
+        :raises InvalidArgument: `str_features` is not a string, holds a NUL byte, or names a feature librbd does not
+            know
+        """
         cdef bytes features_bytes = cstr(str_features, "str_features")
         cdef const char *c_features = features_bytes
         cdef uint64_t features
@@ -565,7 +885,14 @@ cdef class ImageIterator:
     """ImageIterator(ioctx)
 --
 
-Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched when created."""
+Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched when created.
+
+:param ioctx: the pool (and namespace) to list
+:type ioctx: rados.Ioctx
+:raises TypeError: `ioctx` is not a rados.Ioctx
+:raises InvalidArgument: `ioctx` is closed, or its rados.Rados is not connected
+:raises OSError: another error from librbd, as the subclass its errno maps to
+"""
     cdef list entries
 
     def __init__(self, ioctx):

@@ -255,7 +255,29 @@ IF HAS_COMPARE_AND_WRITEV:
 cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     def read(self, offset, length, fadvise_flags=0):
-        """Read `length` bytes at `offset`; fewer only at the end of the image. Past the end: InvalidArgument."""
+        """Read `length` bytes at `offset`; fewer only at the end of the image. Past the end: InvalidArgument.
+
+        A read of at least one byte that starts at or past the end of the image raises InvalidArgument; one that
+        reaches past the end returns the bytes up to the end. The bytes land directly in the returned object.
+
+        :param offset: byte offset in the image where reading starts
+        :type offset: int
+        :param length: number of bytes to read
+        :type length: int
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the bytes read; fewer than `length` only at the end of the image
+        :rtype: bytes
+        :raises InvalidArgument: the image is closed, or the range starts at or past the end of the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image, and the image has the journaling feature
+            or copy-on-read configured (librbd would wait forever for its exclusive lock); never for a handle opened
+            read-only or at a snapshot
+        :raises OverflowError: `offset` or `length` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises TypeError: an argument is not an integer
+        :raises MemoryError: `length` bytes cannot be allocated
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         self._refuse_reads_while_locked()
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
@@ -276,7 +298,29 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
     def write(self, data, offset, fadvise_flags=0):
         """Write `data` (any C-contiguous bytes-like object) at `offset`; returns the number of bytes written.
 
-        Images do not grow by writing: past the end raises InvalidArgument. A str raises TypeError.
+        Images do not grow by writing: a write that starts at or past the end raises InvalidArgument and writes
+        nothing; one that reaches past the end writes the part that fits, then raises IncompleteWriteError (as
+        upstream does; `writev`, `writesame` and `compare_and_write` refuse such a write whole). A str raises
+        TypeError.
+
+        :param data: the bytes to write
+        :type data: bytes-like object
+        :param offset: byte offset in the image where writing starts
+        :type offset: int
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes written: len(data) in bytes
+        :rtype: int
+        :raises TypeError: `data` is a str or not a bytes-like object, or `offset` is not an integer
+        :raises ValueError: `data` is not C-contiguous
+        :raises InvalidArgument: the image is closed, or a non-empty write starts at or past the end of the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises IncompleteWriteError: the range reaches past the end of the image: only the part within it was written
+        :raises OverflowError: `offset` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
@@ -298,12 +342,29 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
     # them; no intermediate bytes object either way.
 
     def readinto(self, buffer, offset, fadvise_flags=0):
-        """Read into `buffer` (any writable C-contiguous buffer: bytearray, memoryview slice, numpy array, mmap,
-        array.array) at `offset`, without an intermediate copy; returns the number of bytes read.
+        """Read into `buffer` at `offset`, without an intermediate copy; returns the number of bytes read.
 
+        `buffer` is any writable C-contiguous buffer: bytearray, memoryview slice, numpy array, mmap, array.array.
         It reads the buffer's size in bytes (not items); fewer only at the end of the image, and the bytes of
         `buffer` past the returned count are left as they were. bytes, str, read-only or non-contiguous buffers
-        raise TypeError; an offset past the end raises InvalidArgument, as read() does.
+        raise TypeError; a read that starts at or past the end raises InvalidArgument, as read() does.
+
+        :param buffer: where the bytes read are stored
+        :type buffer: writable bytes-like object
+        :param offset: byte offset in the image where reading starts
+        :type offset: int
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes read; fewer than the buffer's size only at the end of the image
+        :rtype: int
+        :raises TypeError: `buffer` is not a writable C-contiguous buffer, or an integer argument is not an integer
+        :raises InvalidArgument: the image is closed, or the range starts at or past the end of the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image, and the image has the journaling feature
+            or copy-on-read configured (librbd would wait forever for its exclusive lock); never for a handle opened
+            read-only or at a snapshot
+        :raises OverflowError: `offset` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         self._refuse_reads_while_locked()
         cdef uint64_t c_offset = offset
@@ -324,20 +385,57 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return ret
 
     def readv(self, buffers, offset):
-        """Read consecutive bytes at `offset` into each of `buffers` in turn (a sequence of writable
-        C-contiguous buffers, filled without a copy); returns the total number of bytes read.
+        """Read consecutive bytes at `offset` into each of `buffers` in turn, without a copy; returns the total.
 
-        Fewer bytes only at the end of the image; then the buffers are filled in order up to that count.
-        Read-only, non-contiguous or non-buffer items raise TypeError.
+        `buffers` is a sequence of writable C-contiguous buffers (at most 1024), filled in order. Fewer bytes only
+        at the end of the image; then the buffers are filled in order up to that count. Read-only, non-contiguous or
+        non-buffer items raise TypeError. An empty sequence reads nothing and returns 0.
+
+        :param buffers: the buffers to fill, in image order
+        :type buffers: sequence of writable bytes-like objects
+        :param offset: byte offset in the image where reading starts
+        :type offset: int
+        :returns: the total number of bytes read
+        :rtype: int
+        :raises TypeError: `buffers` is a single buffer or not iterable, an item is not a writable C-contiguous
+            buffer, or `offset` is not an integer
+        :raises InvalidArgument: the image is closed, `buffers` holds more than 1024 buffers, or the range starts at
+            or past the end of the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image, and the image has the journaling feature
+            or copy-on-read configured (librbd would wait forever for its exclusive lock); never for a handle opened
+            read-only or at a snapshot
+        :raises OverflowError: `offset` is negative or too large
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         self._refuse_reads_while_locked()
         cdef uint64_t c_offset = offset
         return self._vectored(buffers, c_offset, False)
 
     def writev(self, buffers, offset):
-        """Write each of `buffers` (any C-contiguous bytes-like objects) back to back at `offset`, without
-        copying them; returns the total number of bytes written. Images do not grow: a write reaching past
-        the end raises InvalidArgument and writes nothing (librbd alone would drop the tail silently).
+        """Write each of `buffers` back to back at `offset`, without copying them; returns the total written.
+
+        `buffers` is a sequence of C-contiguous bytes-like objects (at most 1024). Images do not grow: a write
+        reaching past the end raises InvalidArgument and writes nothing (librbd alone would drop the tail silently).
+        An empty sequence writes nothing and returns 0.
+
+        :param buffers: the data to write, in image order
+        :type buffers: sequence of bytes-like objects
+        :param offset: byte offset in the image where writing starts
+        :type offset: int
+        :returns: the total number of bytes written
+        :rtype: int
+        :raises TypeError: `buffers` is a single buffer or not iterable, an item is a str or not a bytes-like object,
+            or `offset` is not an integer
+        :raises ValueError: an item is not C-contiguous
+        :raises InvalidArgument: the image is closed, `buffers` holds more than 1024 buffers, or the range reaches
+            past the end of the image (nothing written)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises OverflowError: `offset` is negative or too large
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
@@ -375,10 +473,32 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return ret
 
     def writesame(self, offset, length, data, fadvise_flags=0):
-        """Fill `length` bytes at `offset` with copies of `data` (any C-contiguous bytes-like object); returns
-        `length`. `length` must be a multiple of len(data), and `data` must not be empty (InvalidArgument).
-        A range reaching past the end of the image raises InvalidArgument and writes nothing (librbd alone
-        would write the part that fits).
+        """Fill `length` bytes at `offset` with copies of `data`; returns `length`.
+
+        `data` is any C-contiguous bytes-like object, not empty, and `length` must be a multiple of its size
+        (InvalidArgument otherwise). A range reaching past the end of the image raises InvalidArgument and writes
+        nothing (librbd alone would write the part that fits).
+
+        :param offset: byte offset in the image where writing starts
+        :type offset: int
+        :param length: number of bytes to fill
+        :type length: int
+        :param data: the pattern to repeat
+        :type data: bytes-like object
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes written: `length`
+        :rtype: int
+        :raises TypeError: `data` is a str or not a bytes-like object, or an integer argument is not an integer
+        :raises ValueError: `data` is not C-contiguous
+        :raises InvalidArgument: the image is closed, `data` is empty, `length` is not a multiple of its size, or the
+            range reaches past the end of the image (nothing written)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises OverflowError: `offset` or `length` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
@@ -412,13 +532,35 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         return ret
 
     def compare_and_write(self, offset, cmp_data, data, fadvise_flags=0):
-        """Atomically write `data` at `offset` if the image holds exactly `cmp_data` there; returns the number
-        of bytes written.
+        """Atomically write `data` at `offset` if the image holds exactly `cmp_data` there.
 
         Both are C-contiguous bytes-like objects of the same length, not empty (else InvalidArgument), and the
         range must lie within one object of the image (librbd's rule; else InvalidArgument) and within the image
         (else InvalidArgument, nothing written). When the image differs, nothing is written and
         CompareMismatchError is raised; its `mismatch_offset` is the image offset of the first byte that differs.
+
+        :param offset: byte offset in the image where the comparison starts
+        :type offset: int
+        :param cmp_data: the bytes the image must hold at `offset`
+        :type cmp_data: bytes-like object
+        :param data: the bytes to write there
+        :type data: bytes-like object
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes written: len(data)
+        :rtype: int
+        :raises CompareMismatchError: the image does not hold `cmp_data`; nothing was written
+        :raises TypeError: `cmp_data` or `data` is a str or not a bytes-like object, or an integer argument is not an
+            integer
+        :raises ValueError: `cmp_data` or `data` is not C-contiguous
+        :raises InvalidArgument: the image is closed, the two lengths differ, the data is empty, or the range crosses
+            an object boundary or reaches past the end of the image (nothing written)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises OverflowError: `offset` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
@@ -458,14 +600,41 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 
     IF HAS_COMPARE_AND_WRITEV:
         def compare_and_writev(self, offset, cmp_buffers, buffers, fadvise_flags=0):
-            """Atomically write `buffers` back to back at `offset` if the image holds exactly the bytes of
-            `cmp_buffers` there; returns the number of bytes written. Needs librbd 1.18 (Ceph 18).
+            """Atomically write `buffers` back to back at `offset` if the image holds the bytes of `cmp_buffers`.
 
-            compare_and_write with sequences of C-contiguous bytes-like objects, used without a copy: both
-            sequences hold the same number of bytes, not zero (else InvalidArgument); the range lies within one
-            object of the image and within the image (else InvalidArgument, nothing written). When the image
-            differs, nothing is written and CompareMismatchError is raised with the image offset of the first
+            Needs librbd 1.18 (Ceph 18.2) or newer.
+
+            compare_and_write with sequences of C-contiguous bytes-like objects (at most 1024 each), used without a
+            copy: both sequences hold the same number of bytes, not zero (else InvalidArgument); the range lies
+            within one object of the image and within the image (else InvalidArgument, nothing written). When the
+            image differs, nothing is written and CompareMismatchError is raised with the image offset of the first
             differing byte as `mismatch_offset`.
+
+            :param offset: byte offset in the image where the comparison starts
+            :type offset: int
+            :param cmp_buffers: the bytes the image must hold at `offset`, in image order
+            :type cmp_buffers: sequence of bytes-like objects
+            :param buffers: the bytes to write there, in image order
+            :type buffers: sequence of bytes-like objects
+            :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+            :type fadvise_flags: int
+            :returns: the number of bytes written (the total size of `buffers`)
+            :rtype: int
+            :raises CompareMismatchError: the image does not hold the bytes of `cmp_buffers`; nothing was written
+            :raises TypeError: a sequence is a single buffer or not iterable, an item is a str or not a bytes-like
+                object, or an integer argument is not an integer
+            :raises ValueError: an item is not C-contiguous
+            :raises InvalidArgument: the image is closed, a sequence holds more than 1024 buffers, the totals
+                differ or are zero, or the range crosses an object boundary or reaches past the end of the image
+                (nothing written)
+            :raises ConnectionShutdown: the image's rados.Rados was shut down
+            :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an
+                advisory lock on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd
+                would wait forever for the exclusive lock a write needs)
+            :raises FunctionNotSupported: the librbd the module runs with lacks rbd_aio_compare_and_writev (it is
+                older than the one the module was built for)
+            :raises OverflowError: `offset` is negative or too large, or `fadvise_flags` does not fit a C int
+            :raises OSError: another error from librbd, as the subclass its errno maps to
             """
             self._refuse_writes_while_locked()
             cdef int c_flags = fadvise_flags
@@ -485,7 +654,26 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             return op.length  # librbd reports 0 for a completed vectored compare-and-write
 
     def discard(self, offset, length):
-        """Deallocate `length` bytes at `offset` (they then read as zeros)."""
+        """Deallocate `length` bytes at `offset` (they then read as zeros).
+
+        A range that reaches past the end of the image is cut at the end; one that starts at or past the end raises
+        InvalidArgument.
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to discard
+        :type length: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or the range starts at or past the end of the image or ends
+            past 2**64 - 1
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises OverflowError: `offset` or `length` is negative or not below 2**64
+        :raises TypeError: `offset` or `length` is not an integer
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
@@ -497,7 +685,29 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error discarding region %d~%d" % (offset, length))
 
     def write_zeroes(self, offset, length, zero_flags=0):
-        """Zero `length` bytes at `offset`; RBD_WRITE_ZEROES_FLAG_THICK_PROVISION allocates them."""
+        """Zero `length` bytes at `offset`; RBD_WRITE_ZEROES_FLAG_THICK_PROVISION allocates them.
+
+        Without the flag librbd may deallocate the range, as `discard` does. A range that reaches past the end of
+        the image is cut at the end; one that starts at or past the end raises InvalidArgument.
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to zero
+        :type length: int
+        :param zero_flags: RBD_WRITE_ZEROES_FLAG_* bits (0: none)
+        :type zero_flags: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed, the range starts at or past the end of the image or ends past
+            2**64 - 1, or `zero_flags` holds bits librbd does not know
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises OverflowError: `offset` or `length` is negative or not below 2**64, or `zero_flags` does not fit a C
+            int
+        :raises TypeError: an argument is not an integer
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
@@ -512,7 +722,17 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error zeroing region %d~%d" % (offset, length))
 
     def flush(self):
-        """Wait until all writes so far are persistent."""
+        """Wait until all writes so far are persistent.
+
+        On a read-only handle there is nothing to flush: it returns at once.
+
+        :rtype: None
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: this client holds an advisory lock on the image and it has the exclusive-lock feature
+            (librbd would wait forever for the exclusive lock)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         self._refuse_writes_while_locked()
         cdef rbd_image_t image = self._begin_call()
         with nogil:
@@ -522,7 +742,15 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error flushing image")
 
     def invalidate_cache(self):
-        """Drop the image's cached data."""
+        """Drop the image's cached data.
+
+        Later reads fetch the data from the cluster again.
+
+        :rtype: None
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
         cdef rbd_image_t image = self._begin_call()
         with nogil:
             ret = rbd_invalidate_cache(image)
@@ -531,16 +759,44 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error invalidating cache")
 
     def diff_iterate(self, offset, length, from_snapshot, iterate_cb, include_parent=True, whole_object=False):
-        """Call `iterate_cb(offset, length, exists)` for each extent in `offset`~`length` that changed since
-        snapshot `from_snapshot` (None: since the image was created); `exists` is False for discarded extents.
-        From librbd 1.18 `from_snapshot` may also be a snapshot id (an int); anything but a str, an int or None
-        is then a TypeError (as upstream 18).
+        """Call `iterate_cb(offset, length, exists)` for each extent that changed in `offset`~`length`.
+
+        The extents are those that changed since snapshot `from_snapshot` (None: since the image was created);
+        `exists` is False for discarded extents. From librbd 1.18 `from_snapshot` may also be a snapshot id (an
+        int); anything but a str, an int or None is then a TypeError (as upstream 18).
 
         `include_parent` also reports data the image still shares with its parent; `whole_object` reports whole
         objects (with fast-diff, from the object map alone). An exception raised by the callback stops the
         iteration and is re-raised here; a negative int returned by it stops it too and raises the matching
         error (e.g. -errno.EIO -> IOError), also for codes librbd itself would ignore (-ENOENT). Positive return
         values are ignored, as in upstream.
+
+        :param offset: byte offset in the image where the compared range starts
+        :type offset: int
+        :param length: number of bytes to compare
+        :type length: int
+        :param from_snapshot: the snapshot to compare with, by name (librbd 1.16 also takes bytes) or, from
+            librbd 1.18, by id; None: the image's creation
+        :type from_snapshot: str or int or None
+        :param iterate_cb: called as `iterate_cb(offset, length, exists)` with two ints and a bool; may return None,
+            0, or a negative errno to stop
+        :type iterate_cb: callable
+        :param include_parent: also report the extents the image shares with its parent
+        :type include_parent: bool
+        :param whole_object: report whole objects instead of exact extents
+        :type whole_object: bool
+        :rtype: None
+        :raises TypeError: `iterate_cb` is not callable, `include_parent` or `whole_object` is not an int or bool,
+            or (from librbd 1.18) `from_snapshot` is not a str, an int or None
+        :raises InvalidArgument: the image is closed, the range starts at or past the end of the image (one that
+            reaches past it is cut at the end), or (librbd 1.16) `from_snapshot` is neither a string nor None
+        :raises ImageNotFound: there is no snapshot `from_snapshot`
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises FunctionNotSupported: (from librbd 1.18) `from_snapshot` is an int or None and the librbd the module
+            runs with lacks rbd_diff_iterate3
+        :raises OverflowError: `offset` or `length` is negative or not below 2**64
+        :raises Exception: whatever `iterate_cb` raised
+        :raises OSError: the error matching a negative value `iterate_cb` returned, or another error from librbd
         """
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
