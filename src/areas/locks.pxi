@@ -358,24 +358,14 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         :raises InvalidArgument: the image is closed
         :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
-        cdef _OutBuffers out = _OutBuffers(4, 1024)
         cdef int exclusive = 0
-        cdef ssize_t ret
+        cdef _OutBuffers out
         cdef rbd_image_t image = self._begin_call()
         try:
-            while True:
-                out.prepare()
-                with nogil:
-                    ret = rbd_list_lockers(image, &exclusive, out.bufs[0], &out.sizes[0], out.bufs[1],
-                                           &out.sizes[1], out.bufs[2], &out.sizes[2], out.bufs[3], &out.sizes[3])
-                if ret != -C_ERANGE:
-                    break
-                out.grow()
+            out = read_lockers(image, self.name, &exclusive)
         finally:
             self._end_call()
-        if ret < 0:
-            raise make_ex(ret, "error listing lockers of image %s" % (image_label(self.name),))
-        if ret == 0:
+        if out is None:
             return []
         tag = out.strings(0, out.sizes[0])
         clients = out.strings(1, out.sizes[1])

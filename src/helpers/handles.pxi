@@ -40,22 +40,29 @@ cdef int open_image_handle(rados_ioctx_t io, const char *c_name, const char *c_i
 cdef dict _advisory_locks = {}
 
 
-cdef tuple raw_lockers(rbd_image_t image, object label):
-    """(clients, cookies) of the lock holders of an open image, as bytes (the managed exclusive lock included)."""
+cdef _OutBuffers read_lockers(rbd_image_t image, object label, int *exclusive):
+    """rbd_list_lockers of an open image into 4 buffers (tag, clients, cookies, addresses); None when the image
+    has no locker. `label` names the image in the error."""
     cdef _OutBuffers out = _OutBuffers(4, 1024)
-    cdef int exclusive = 0
     cdef ssize_t ret
     while True:
         out.prepare()
         with nogil:
-            ret = rbd_list_lockers(image, &exclusive, out.bufs[0], &out.sizes[0], out.bufs[1],
-                                   &out.sizes[1], out.bufs[2], &out.sizes[2], out.bufs[3], &out.sizes[3])
+            ret = rbd_list_lockers(image, exclusive, out.bufs[0], &out.sizes[0], out.bufs[1], &out.sizes[1],
+                                   out.bufs[2], &out.sizes[2], out.bufs[3], &out.sizes[3])
         if ret != -C_ERANGE:
             break
         out.grow()
     if ret < 0:
-        raise make_ex(ret, "error listing lockers of image %s" % (label,))
-    if ret == 0:
+        raise make_ex(ret, "error listing lockers of image %s" % (image_label(label),))
+    return out if ret > 0 else None
+
+
+cdef tuple raw_lockers(rbd_image_t image, object label):
+    """(clients, cookies) of the lock holders of an open image, as bytes (the managed exclusive lock included)."""
+    cdef int exclusive = 0
+    cdef _OutBuffers out = read_lockers(image, label, &exclusive)
+    if out is None:
         return [], []
     return out.raw_strings(1, out.sizes[1]), out.raw_strings(2, out.sizes[2])
 

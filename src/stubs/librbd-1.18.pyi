@@ -121,14 +121,50 @@ RBD_SNAP_REMOVE_UNPROTECT: int
 RBD_WRITE_ZEROES_FLAG_THICK_PROVISION: int
 
 def cstr(val: Any, name: str | bytes, encoding: Any = 'utf-8', opt: Any = False) -> bytes | None:
-    """Return `val` as bytes for librbd: bytes unchanged, str encoded; None only when `opt` is true."""
+    """Return `val` as bytes for librbd: bytes unchanged, str encoded; None only when `opt` is true.
+
+    A helper the module uses for every name it hands to librbd, public as in upstream's module. Embedded NUL
+    bytes are refused (C would cut the string there).
+
+    :param val: the value to convert
+    :type val: str or bytes or None
+    :param name: what `val` is, for the error message (e.g. "image_name")
+    :type name: str
+    :param encoding: the codec for a str
+    :type encoding: str
+    :param opt: whether None is allowed (it is then returned as None)
+    :type opt: bool
+    :returns: the bytes for librbd, or None for None when `opt` is true
+    :rtype: bytes or None
+    :raises InvalidArgument: `val` is not a str or bytes (nor None with `opt`), or holds a NUL byte
+    :raises UnicodeEncodeError: `val` is a str that `encoding` cannot encode (e.g. lone surrogates in UTF-8)
+    :raises LookupError: `encoding` is not a known codec
+    """
 def decode_cstr(val: Any, encoding: Any = 'utf-8') -> str | None:
-    """Decode bytes from librbd (strict UTF-8); None stays None."""
+    """Decode bytes from librbd (strict UTF-8); None stays None.
+
+    :param val: the bytes to decode
+    :type val: bytes or None
+    :param encoding: the codec
+    :type encoding: str
+    :returns: the text, or None for None
+    :rtype: str or None
+    :raises UnicodeDecodeError: `val` is not valid in `encoding`
+    :raises AttributeError: `val` is neither bytes nor None (e.g. already a str)
+    :raises LookupError: `encoding` is not a known codec
+    """
 def requires_not_closed(f: Any) -> Callable[..., Any]:
     """Decorator for Image methods: raise InvalidArgument("image is closed") before calling `f` on a closed image.
 
     Kept for compatibility (upstream wraps every Image method with it); unlike upstream it keeps the wrapped
-    function's name, docstring and signature.
+    function's name, docstring and signature. The wrapper calls `self.require_not_closed()`, so it suits any
+    object with that method.
+
+    :param f: the method to wrap, taking the image as its first argument
+    :type f: callable
+    :returns: the wrapper, which checks the image and then calls `f` with the same arguments
+    :rtype: callable
+    :raises InvalidArgument: not by the decorator itself: the wrapper raises it when called on a closed image
     """
 
 class Error(Exception):
@@ -221,24 +257,126 @@ class AsyncImage:
     def __init__(self) -> None: ...
     def __repr__(self) -> str: ...
     async def close(self) -> None:
-        """Wait for the operations in flight (also those whose task was cancelled), then close the image."""
+        """Close the image; a coroutine. Does nothing if the image is already closed.
+
+        Waits first for the operations in flight (also those whose awaiting task was cancelled); the blocking close then
+        runs in the loop's default executor.
+
+        :rtype: None
+        :raises OSError: librbd failed to close the image (the handle is released all the same)
+        """
     closed: Any
     def discard(self, offset: int, length: int) -> Awaitable[None]:
-        """Awaitable: discard `length` bytes at `offset`."""
+        """Discard `length` bytes at `offset`; returns an awaitable (an asyncio Future).
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to discard
+        :type length: int
+        :returns: None, once the range is discarded
+        :rtype: None (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset` or `length` is not an int
+        :raises OverflowError: `offset` or `length` is negative or does not fit 64 bits
+        """
     def flush(self) -> Awaitable[None]:
-        """Awaitable: completes once earlier writes are persistent."""
+        """Flush; returns an awaitable (an asyncio Future) that completes once earlier writes are persistent.
+
+        :returns: None, once flushed
+        :rtype: None (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     name: Any
     @staticmethod
     async def open(ioctx: rados.Ioctx, name: str | bytes | None = None, snapshot: str | bytes | None = None, read_only: bool = False, image_id: str | bytes | None = None) -> AsyncImage:
-        """Open an image by `name` or `image_id` for asyncio (the blocking open runs in the default executor)."""
+        """Open an image for asyncio, by `name` or by `image_id` (exactly one); a coroutine.
+
+        The blocking open runs in the loop's default executor; the image is then bound to the running loop.
+
+        :param ioctx: the image's pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param name: name of the image (or None with `image_id`)
+        :type name: str or bytes or None
+        :param snapshot: name of the snapshot to open the image at; None: the head
+        :type snapshot: str or bytes or None
+        :param read_only: open without taking the exclusive lock
+        :type read_only: bool
+        :param image_id: id of the image (or None with `name`)
+        :type image_id: str or bytes or None
+        :returns: the open image
+        :rtype: AsyncImage (awaitable)
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, both or neither of `name` and `image_id` are given, or a name is
+            not str/bytes or holds a NUL byte
+        :raises ImageNotFound: the image or the snapshot does not exist
+        :raises OSError: no eventfd could be created for librbd's notifications, or librbd refused to use it
+        """
     def read(self, offset: int, length: int, fadvise_flags: int = 0) -> Awaitable[bytes]:
-        """Awaitable: `length` bytes at `offset` (fewer at the end of the image). Past the end: InvalidArgument."""
+        """Read `length` bytes at `offset`; returns an awaitable (an asyncio Future).
+
+        :param offset: byte offset in the image where reading starts
+        :type offset: int
+        :param length: number of bytes to read
+        :type length: int
+        :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+        :type fadvise_flags: int
+        :returns: the bytes read; fewer than `length` only at the end of the image
+        :rtype: bytes (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset`, `length` or `fadvise_flags` is not an int
+        :raises OverflowError: `offset` or `length` is negative or too large, or `length` exceeds the largest bytes
+            object
+        :raises InvalidArgument: (when awaited) the range starts past the end of the image
+        """
     def size(self) -> Awaitable[int]:
-        """Awaitable: the image size in bytes."""
+        """The image size in bytes; returns an awaitable (an asyncio Future, already resolved: librbd answers from its
+        cache).
+
+        :returns: the size of the image in bytes
+        :rtype: int (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def write(self, data: Buffer, offset: int, fadvise_flags: int = 0) -> Awaitable[int]:
-        """Awaitable: write `data` (any C-contiguous bytes-like object, not copied) at `offset`; the byte count."""
+        """Write `data` at `offset`; returns an awaitable (an asyncio Future).
+
+        The data is not copied: the operation holds the buffer until librbd finished, also if the awaiting task is
+        cancelled.
+
+        :param data: the bytes to write: any C-contiguous bytes-like object
+        :type data: bytes-like object
+        :param offset: byte offset in the image where writing starts
+        :type offset: int
+        :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes written
+        :rtype: int (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `data` is not a bytes-like object (str included), or `offset` or `fadvise_flags` is not an
+            int
+        :raises ValueError: `data` is not C-contiguous
+        :raises OverflowError: `offset` is negative or does not fit 64 bits
+        """
     def write_zeroes(self, offset: int, length: int, zero_flags: int = 0) -> Awaitable[None]:
-        """Awaitable: zero `length` bytes at `offset`."""
+        """Zero `length` bytes at `offset`; returns an awaitable (an asyncio Future).
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to zero
+        :type length: int
+        :param zero_flags: 0 or RBD_WRITE_ZEROES_FLAG_THICK_PROVISION
+        :type zero_flags: int
+        :returns: None, once the range is zeroed
+        :rtype: None (awaitable)
+        :raises InvalidArgument: the image is closed (or close() started)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset`, `length` or `zero_flags` is not an int
+        :raises OverflowError: `offset` or `length` is negative or too large, or `zero_flags` does not fit a C int
+        """
 
 class ChildIterator:
     """Iterates over an image's clones as dicts {'pool', 'pool_namespace', 'image', 'id', 'trash'}; with
@@ -256,14 +394,32 @@ class Completion:
     """
     def __repr__(self) -> str: ...
     def get_return_value(self) -> int:
-        """The operation's result: bytes read, 0, or a negative errno."""
+        """The operation's result.
+
+        :returns: the number of bytes read (reads), 0 (other operations), or a negative errno on failure
+        :rtype: int
+        :raises InvalidArgument: the completion was never submitted (not made by an `aio_*` method)
+        """
     def is_complete(self) -> bool:
-        """True once librbd finished the operation (its callback may still be pending)."""
+        """Whether librbd finished the operation (its oncomplete callback may still be pending).
+
+        :returns: True once the operation is complete
+        :rtype: bool
+        :raises InvalidArgument: the completion was never submitted (not made by an `aio_*` method)
+        """
     def wait_for_complete_and_cb(self) -> int:
         """Wait until the operation finished and its oncomplete callback ran; re-raise what the callback raised.
 
-        Called from inside a callback for a completion whose own callback has not run yet, it only waits for
-        librbd (the callback runs later on the same thread).
+        Called from inside a callback for a completion whose own callback has not run yet, it only waits for librbd
+        (the callback runs later on the same thread). The GIL is released while waiting. An operation whose image's
+        rados.Rados is shut down while it is in flight never finishes: ConnectionShutdown then, instead of waiting
+        forever.
+
+        :returns: 0 (the operation's result is get_return_value())
+        :rtype: int
+        :raises InvalidArgument: the completion was never submitted (not made by an `aio_*` method)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down before the operation finished
+        :raises Exception: whatever the oncomplete callback raised, re-raised once with its traceback
         """
 
 class ConfigImageIterator:
@@ -293,31 +449,108 @@ class Group:
     def __init__(self, ioctx: rados.Ioctx, name: str | bytes) -> None: ...
     def __repr__(self) -> str: ...
     def add_image(self, image_ioctx: rados.Ioctx, image_name: str | bytes) -> Any:
-        """Add image `image_name` of the pool of `image_ioctx` to the group."""
+        """Add image `image_name` of the pool (and namespace) of `image_ioctx` to the group.
+
+        :param image_ioctx: the image's pool (and namespace)
+        :type image_ioctx: rados.Ioctx
+        :param image_name: name of the image
+        :type image_name: str or bytes
+        :rtype: None
+        :raises TypeError: `image_ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: the group's ioctx or `image_ioctx` is closed, or `image_name` is not str/bytes or
+            holds a NUL byte
+        :raises ObjectNotFound: the group or the image does not exist
+        :raises ObjectExists: the image already belongs to a group
+        """
     def create_snap(self, snap_name: str | bytes, flags: int = 0) -> Any:
         """Take a consistent snapshot `snap_name` of every image of the group.
 
-        `flags`: RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR. ImageBusy while a member
-        image is locked with an advisory lock (librbd would wait forever for its exclusive lock).
+        Each member image gets a snapshot in the group namespace. Refused with ImageBusy while a member image is locked
+        with an advisory lock (librbd would wait forever for its exclusive lock): each member is opened read-only for a
+        moment to check.
+
+        :param snap_name: name of the group snapshot
+        :type snap_name: str or bytes
+        :param flags: 0, RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR
+        :type flags: int
+        :rtype: None
+        :raises InvalidArgument: the group's ioctx is closed, or `snap_name` is not str/bytes or holds a NUL byte
+        :raises TypeError: `flags` is not an int
+        :raises OverflowError: `flags` is negative or does not fit 32 bits
+        :raises ObjectNotFound: the group does not exist
+        :raises ObjectExists: the group already has a snapshot `snap_name`
+        :raises ImageBusy: a member image is locked with an advisory lock
         """
     def list_images(self) -> GroupImageIterator:
-        """A GroupImageIterator of {'name', 'pool', 'state'} dicts, one per image of the group."""
+        """List the images of the group, read when the iterator is created.
+
+        :returns: an iterator of dicts {'name': str, 'pool': pool id, 'state': RBD_GROUP_IMAGE_STATE_*}
+        :rtype: GroupImageIterator
+        :raises InvalidArgument: the group's ioctx is closed
+        :raises ObjectNotFound: the group does not exist
+        """
     def list_snaps(self) -> SnapIterator:
-        """A GroupSnapIterator of {'name', 'state'} dicts, one per group snapshot; from librbd 1.20 the dicts of
-        get_snap_info().
+        """List the group's snapshots, read when the iterator is created.
+
+        From librbd 1.20 each entry is the dict get_snap_info() gives.
+
+        :returns: an iterator of dicts {'name': str, 'state': RBD_GROUP_SNAP_STATE_*}, one per group snapshot (from
+            librbd 1.20 the six keys of get_snap_info())
+        :rtype: GroupSnapIterator
+        :raises InvalidArgument: the group's ioctx is closed
+        :raises ObjectNotFound: the group does not exist
+        :raises FunctionNotSupported: built for librbd 1.20, and the librbd in use lacks rbd_group_snap_list2
         """
     def remove_image(self, image_ioctx: rados.Ioctx, image_name: str | bytes) -> Any:
-        """Remove image `image_name` of the pool of `image_ioctx` from the group."""
+        """Remove image `image_name` of the pool (and namespace) of `image_ioctx` from the group.
+
+        :param image_ioctx: the image's pool (and namespace)
+        :type image_ioctx: rados.Ioctx
+        :param image_name: name of the image
+        :type image_name: str or bytes
+        :rtype: None
+        :raises TypeError: `image_ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: the group's ioctx or `image_ioctx` is closed, or `image_name` is not str/bytes or
+            holds a NUL byte
+        :raises ObjectNotFound: the group does not exist, or the image is not in it
+        """
     def remove_snap(self, snap_name: str | bytes) -> Any:
-        """Remove group snapshot `snap_name` (and the image snapshots it made)."""
+        """Remove group snapshot `snap_name` and the image snapshots it made.
+
+        :param snap_name: name of the group snapshot
+        :type snap_name: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the group's ioctx is closed, or `snap_name` is not str/bytes or holds a NUL byte
+        :raises ObjectNotFound: the group or the group snapshot does not exist
+        """
     def rename_snap(self, old_snap_name: str | bytes, new_snap_name: str | bytes) -> Any:
-        """Rename group snapshot `old_snap_name` to `new_snap_name`."""
+        """Rename group snapshot `old_snap_name` to `new_snap_name`.
+
+        :param old_snap_name: current name of the group snapshot
+        :type old_snap_name: str or bytes
+        :param new_snap_name: new name of the group snapshot
+        :type new_snap_name: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the group's ioctx is closed, or a name is not str/bytes or holds a NUL byte
+        :raises ObjectNotFound: the group or the group snapshot does not exist
+        :raises ObjectExists: the group already has a snapshot `new_snap_name`
+        """
     def rollback_to_snap(self, name: str | bytes, on_progress: Callable[[int, int], object] | None = None) -> Any:
         """Roll every image of the group back to group snapshot `name`.
 
-        `on_progress(offset, total)` (an addition to upstream's signature) is called as images are rolled back;
-        a non-zero return value cancels the rollback (OperationCanceled); an exception it raises is reported
-        through sys.unraisablehook and the rollback goes on.
+        `on_progress` (an addition to upstream's signature) is called as images are rolled back; a non-zero return value
+        cancels the rollback (OperationCanceled); an exception it raises is reported through sys.unraisablehook and the
+        rollback goes on.
+
+        :param name: name of the group snapshot
+        :type name: str or bytes
+        :param on_progress: `on_progress(offset, total)`, the progress of the rollback; None: no progress reports
+        :type on_progress: callable or None
+        :rtype: None
+        :raises InvalidArgument: the group's ioctx is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises TypeError: `on_progress` is neither callable nor None
+        :raises ObjectNotFound: the group or the group snapshot does not exist
+        :raises OperationCanceled: `on_progress` returned a non-zero value
         """
 
 class GroupImageIterator:
@@ -340,6 +573,24 @@ class Image:
     """An open RBD image: I/O, snapshots, clones, locks, metadata, mirroring. Open it by `name` or by `image_id`,
     optionally at `snapshot` (then read-only), and close it with `close()` or a `with` block. Every method of a
     closed image raises InvalidArgument("image is closed").
+
+    :param ioctx: the pool (and namespace) holding the image; the image keeps it alive
+    :type ioctx: rados.Ioctx
+    :param name: the image's name; give it or `image_id`, not both
+    :type name: str or bytes or None
+    :param snapshot: the name of the snapshot to open the image at (None: the head)
+    :type snapshot: str or bytes or None
+    :param read_only: open without taking the exclusive lock; writes then raise ReadOnlyImage
+    :type read_only: bool
+    :param image_id: the image's id, instead of `name`
+    :type image_id: str or bytes or None
+    :param _oncomplete: private: `RBD.aio_open_image` opens the image asynchronously through it
+    :type _oncomplete: callable or None
+    :raises TypeError: `ioctx` is not a rados.Ioctx
+    :raises InvalidArgument: neither or both of `name` and `image_id` are given, a name or id is not a string or
+        holds a NUL byte, or `ioctx` is closed or its rados.Rados is not connected
+    :raises ImageNotFound: there is no such image, or no such snapshot
+    :raises OSError: another error from librbd, as the subclass its errno maps to
     """
     def __enter__(self) -> Self: ...
     def __exit__(self, type_: Any, value: Any, traceback: Any) -> Any:
@@ -352,414 +603,1740 @@ class Image:
         """
     def __repr__(self) -> str: ...
     def access_timestamp(self) -> datetime:
-        """When the image was last read: an aware UTC datetime from librbd 1.20, naive local time before."""
-    def aio_close(self, oncomplete: Callable[..., object] | None) -> Completion:
-        """Close the image asynchronously; `oncomplete(completion)`. The image counts as closed at once."""
-    def aio_compare_and_writev(self, offset: int, cmp_buffers: Sequence[Buffer], buffers: Sequence[Buffer], oncomplete: Callable[..., object] | None, fadvise_flags: int = 0) -> Completion:
-        """Atomically write `buffers` back to back at `offset` if the image holds exactly the bytes of
-        `cmp_buffers` there, asynchronously; returns the Completion. Needs librbd 1.18 (Ceph 18).
+        """When the image was last read: an aware UTC datetime from librbd 1.20, naive local time before.
 
-        The buffers (C-contiguous bytes-like objects) are not copied: the Completion holds them until librbd
-        finished. `oncomplete(completion, error)`: `error` is None once written; a CompareMismatchError
-        (`mismatch_offset`: the image offset of the first differing byte) when the image differed and
-        nothing was written; otherwise the rbd.Error of the failure (e.g. InvalidArgument for a range that
-        crosses an object boundary). `completion.get_return_value()` is 0 or the negative errno.
-        Checked before submission (raised here): both sequences hold the same number of bytes, not zero,
-        and the range lies within the image.
+        librbd updates it at most every rbd_atime_update_interval seconds (default 60).
+
+        :returns: the last access time
+        :rtype: datetime.datetime
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
+    def aio_close(self, oncomplete: Callable[..., object] | None) -> Completion:
+        """Close the image asynchronously. The image counts as closed at once.
+
+        Waits first for this handle's calls and aio operations still in flight (librbd must not close under them).
+
+        :param oncomplete: called on the module's dispatcher thread once the image is closed: `oncomplete(completion)`;
+            None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the close
+        :rtype: Completion
+        :raises InvalidArgument: the image is already closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down (before or while waiting)
+        :raises TypeError: `oncomplete` is neither callable nor None
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on the image
+        """
+    def aio_compare_and_writev(self, offset: int, cmp_buffers: Sequence[Buffer], buffers: Sequence[Buffer], oncomplete: Callable[..., object] | None, fadvise_flags: int = 0) -> Completion:
+        """Atomically write `buffers` back to back at `offset` if the image holds exactly the bytes of `cmp_buffers`
+        there, asynchronously. Needs librbd 1.18 (Ceph 18.2) or newer; upstream's module does not have it.
+
+        The buffers are not copied: the Completion holds them until librbd finished. Checked before submission (and
+        raised here): both sequences hold the same number of bytes, not zero, and the range lies within the image.
+
+        :param offset: byte offset in the image where comparing and writing start
+        :type offset: int
+        :param cmp_buffers: the bytes the image must hold, as a sequence of C-contiguous bytes-like objects
+        :type cmp_buffers: list of bytes-like object
+        :param buffers: the bytes to write, as a sequence of C-contiguous bytes-like objects
+        :type buffers: list of bytes-like object
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion, error)`: `error` is None once written; a
+            CompareMismatchError (`mismatch_offset`: the image offset of the first differing byte) when the
+            image differed and nothing was written; otherwise the Error of the failure (e.g. InvalidArgument for
+            a range that crosses an object boundary). None: no callback
+        :type oncomplete: callable or None
+        :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+        :type fadvise_flags: int
+        :returns: the Completion; its get_return_value() is 0 or the negative errno
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, the interpreter is exiting, the two sequences hold
+            different numbers of bytes or none, one holds more than 1024 buffers, or the range reaches past the
+            end of the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: a sequence is a single buffer or holds something that is not a bytes-like object,
+            `offset` or `fadvise_flags` is not an int, or `oncomplete` is neither callable nor None
+        :raises ValueError: a buffer is not C-contiguous
+        :raises OverflowError: `offset` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock)
+        :raises FunctionNotSupported: the librbd in use lacks rbd_aio_compare_and_writev
         """
     def aio_discard(self, offset: int, length: int, oncomplete: Callable[..., object] | None) -> Completion:
-        """Discard `length` bytes at `offset` asynchronously; `oncomplete(completion)`. Returns the Completion."""
-    def aio_flush(self, oncomplete: Callable[..., object] | None) -> Completion:
-        """Flush asynchronously; `oncomplete(completion)` once earlier writes are persistent."""
-    def aio_mirror_image_create_snapshot(self, flags: int, oncomplete: Callable[..., object] | None) -> Completion:
-        """Create a mirror snapshot asynchronously; `oncomplete(completion, snap_id or None on error)`."""
-    def aio_mirror_image_get_info(self, oncomplete: Callable[..., object] | None) -> Completion:
-        """Get mirroring info asynchronously; `oncomplete(completion, {'global_id', 'state', 'primary'} or None)`."""
-    def aio_mirror_image_get_mode(self, oncomplete: Callable[..., object] | None) -> Completion:
-        """Get the mirror image mode asynchronously; `oncomplete(completion, mode or None on error)`."""
-    def aio_read(self, offset: int, length: int, oncomplete: Callable[..., object] | None, fadvise_flags: int = 0) -> Completion:
-        """Read `length` bytes at `offset` asynchronously; returns the Completion.
+        """Discard `length` bytes at `offset` asynchronously.
 
-        `oncomplete(completion, data)` gets the bytes (shorter at the end of the image) or None on error
-        (`completion.get_return_value()` is then the negative errno).
+        `oncomplete(completion)`; `completion.get_return_value()` is then 0 or a negative errno.
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to discard
+        :type length: int
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion)`; None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the discard
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, the interpreter is exiting, or the range ends past 2**64 - 1
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset` or `length` is not an int, or `oncomplete` is neither callable nor None
+        :raises OverflowError: `offset` or `length` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock)
+        """
+    def aio_flush(self, oncomplete: Callable[..., object] | None) -> Completion:
+        """Flush asynchronously: `oncomplete(completion)` runs once earlier writes are persistent.
+
+        :param oncomplete: called on the module's dispatcher thread once the flush finished: `oncomplete(completion)`;
+            None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the flush
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `oncomplete` is neither callable nor None
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock)
+        """
+    def aio_mirror_image_create_snapshot(self, flags: int, oncomplete: Callable[..., object] | None) -> Completion:
+        """Create a mirror snapshot of the image asynchronously (snapshot-based mirroring).
+
+        `oncomplete(completion, snap_id)` gets the new snapshot's id, or None on error.
+        Errors of the operation itself arrive through the Completion: `completion.get_return_value()` is then the
+        negative errno.
+
+        :param flags: 0, RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR
+        :type flags: int
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion, snap_id)`; None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the snapshot
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `flags` is not an int, or `oncomplete` is neither callable nor None
+        :raises OverflowError: `flags` is negative or does not fit 32 bits
+        """
+    def aio_mirror_image_get_info(self, oncomplete: Callable[..., object] | None) -> Completion:
+        """Read the image's mirroring information asynchronously.
+
+        `oncomplete(completion, info)` gets {'global_id': str, 'state': RBD_MIRROR_IMAGE_*, 'primary': bool}, or None on
+        error (as upstream from librbd 1.18).
+        Errors of the operation itself arrive through the Completion: `completion.get_return_value()` is then the
+        negative errno.
+
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion, info)`; None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the request
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `oncomplete` is neither callable nor None
+        """
+    def aio_mirror_image_get_mode(self, oncomplete: Callable[..., object] | None) -> Completion:
+        """Read the image's mirror mode asynchronously.
+
+        `oncomplete(completion, mode)` gets RBD_MIRROR_IMAGE_MODE_JOURNAL or RBD_MIRROR_IMAGE_MODE_SNAPSHOT, or None
+        on error.
+        Errors of the operation itself arrive through the Completion: `completion.get_return_value()` is then the
+        negative errno.
+
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion, mode)`; None: no callback
+        :type oncomplete: callable or None
+        :returns: the Completion of the request
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `oncomplete` is neither callable nor None
+        """
+    def aio_read(self, offset: int, length: int, oncomplete: Callable[..., object] | None, fadvise_flags: int = 0) -> Completion:
+        """Read `length` bytes at `offset` asynchronously.
+
+        `oncomplete(completion, data)` gets the bytes read (shorter at the end of the image), or None on error.
+        Errors of the operation itself arrive through the Completion: `completion.get_return_value()` is then the
+        negative errno.
+
+        :param offset: byte offset in the image where reading starts
+        :type offset: int
+        :param length: number of bytes to read
+        :type length: int
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion, data)`; None: no callback
+        :type oncomplete: callable or None
+        :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+        :type fadvise_flags: int
+        :returns: the Completion of the read
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset`, `length` or `fadvise_flags` is not an int, or `oncomplete` is neither callable nor
+            None
+        :raises OverflowError: `offset` or `length` is negative or too large, or `length` exceeds the largest bytes
+            object
+        :raises MemoryError: no buffer of `length` bytes can be allocated
+        :raises ImageBusy: this client holds an advisory lock on the image and its reads need the exclusive lock
+            (journaling or copy-on-read), which librbd would wait for forever
         """
     def aio_write(self, data: Buffer, offset: int, oncomplete: Callable[..., object] | None, fadvise_flags: int = 0) -> Completion:
-        """Write `data` (any C-contiguous bytes-like object) at `offset` asynchronously; returns the Completion.
+        """Write `data` at `offset` asynchronously.
 
-        The data is not copied: the Completion holds the buffer until the write completed, so the caller may
-        drop it right away. `oncomplete(completion)`; `completion.get_return_value()` is 0 or a negative errno.
+        The data is not copied: the Completion holds the buffer until the write completed, so the caller may drop it
+        right away. `oncomplete(completion)`; `completion.get_return_value()` is then 0 or a negative errno.
+
+        :param data: the bytes to write: any C-contiguous bytes-like object (bytes, bytearray, memoryview, ...)
+        :type data: bytes-like object
+        :param offset: byte offset in the image where writing starts
+        :type offset: int
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion)`; None: no callback
+        :type oncomplete: callable or None
+        :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+        :type fadvise_flags: int
+        :returns: the Completion of the write
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, or the interpreter is exiting
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `data` is not a bytes-like object (str included), `offset` or `fadvise_flags` is not an
+            int, or `oncomplete` is neither callable nor None
+        :raises ValueError: `data` is not C-contiguous
+        :raises OverflowError: `offset` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock)
         """
     def aio_write_zeroes(self, offset: int, length: int, oncomplete: Callable[..., object] | None, zero_flags: int = 0) -> Completion:
-        """Zero `length` bytes at `offset` asynchronously; `oncomplete(completion)`. Returns the Completion."""
+        """Zero `length` bytes at `offset` asynchronously.
+
+        `oncomplete(completion)`; `completion.get_return_value()` is then 0 or a negative errno.
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to zero
+        :type length: int
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion)`; None: no callback
+        :type oncomplete: callable or None
+        :param zero_flags: 0 or RBD_WRITE_ZEROES_FLAG_THICK_PROVISION
+        :type zero_flags: int
+        :returns: the Completion of the zeroing
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, the interpreter is exiting, or the range ends past 2**64 - 1
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `offset`, `length` or `zero_flags` is not an int, or `oncomplete` is neither callable nor
+            None
+        :raises OverflowError: `offset` or `length` is negative or too large, or `zero_flags` does not fit a C int
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock)
+        """
     def block_name_prefix(self) -> str:
-        """The prefix of the RADOS objects holding the image data."""
+        """The prefix of the RADOS objects holding the image data.
+
+        For a format 2 image it is "rbd_data." followed by the image id.
+
+        :returns: the prefix of the data objects' names
+        :rtype: str
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def break_lock(self, client: str | bytes, cookie: str | bytes) -> Any:
-        """Release the advisory lock `cookie` held by another `client` (e.g. 'client.4154', from
-        `list_lockers()`); librbd blocklists that client. ImageNotFound if there is no such lock.
+        """Release the advisory lock `cookie` held by another client; librbd blocklists that client.
+
+        :param client: the holder, as the client of an entry of `list_lockers()` (e.g. 'client.4154')
+        :type client: str or bytes
+        :param cookie: the lock's name, as the cookie of that entry
+        :type cookie: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, `client` or `cookie` is not str/bytes or holds a NUL byte, or
+            `client` is not a client name
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: `client` holds no lock `cookie` on the image
         """
     def close(self) -> None:
         """Release the image once its aio operations and the calls running in other threads finished.
 
-        Closing twice does nothing. Calls made from now on raise InvalidArgument("image is closed").
+        Closing twice does nothing. Calls made from now on raise InvalidArgument("image is closed"). Once the
+        image's rados.Rados is shut down, librbd cannot be called any more: the handle is then given up without
+        waiting and without an error.
+
+        :rtype: None
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on this image
+            (waiting for that call would never end); the image stays open
+        :raises OSError: librbd failed to close the handle (the subclass its errno maps to); the image counts as
+            closed all the same
         """
     def compare_and_write(self, offset: int, cmp_data: Buffer, data: Buffer, fadvise_flags: int = 0) -> Any:
-        """Atomically write `data` at `offset` if the image holds exactly `cmp_data` there; returns the number
-        of bytes written.
+        """Atomically write `data` at `offset` if the image holds exactly `cmp_data` there.
 
         Both are C-contiguous bytes-like objects of the same length, not empty (else InvalidArgument), and the
         range must lie within one object of the image (librbd's rule; else InvalidArgument) and within the image
         (else InvalidArgument, nothing written). When the image differs, nothing is written and
         CompareMismatchError is raised; its `mismatch_offset` is the image offset of the first byte that differs.
+
+        :param offset: byte offset in the image where the comparison starts
+        :type offset: int
+        :param cmp_data: the bytes the image must hold at `offset`
+        :type cmp_data: bytes-like object
+        :param data: the bytes to write there
+        :type data: bytes-like object
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes written: len(data)
+        :rtype: int
+        :raises CompareMismatchError: the image does not hold `cmp_data`; nothing was written
+        :raises TypeError: `cmp_data` or `data` is a str or not a bytes-like object, or an integer argument is not an
+            integer
+        :raises ValueError: `cmp_data` or `data` is not C-contiguous
+        :raises InvalidArgument: the image is closed, the two lengths differ, the data is empty, or the range crosses
+            an object boundary or reaches past the end of the image (nothing written)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises OverflowError: `offset` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def compare_and_writev(self, offset: int, cmp_buffers: Sequence[Buffer], buffers: Sequence[Buffer], fadvise_flags: int = 0) -> int:
-        """Atomically write `buffers` back to back at `offset` if the image holds exactly the bytes of
-        `cmp_buffers` there; returns the number of bytes written. Needs librbd 1.18 (Ceph 18).
+        """Atomically write `buffers` back to back at `offset` if the image holds the bytes of `cmp_buffers`.
 
-        compare_and_write with sequences of C-contiguous bytes-like objects, used without a copy: both
-        sequences hold the same number of bytes, not zero (else InvalidArgument); the range lies within one
-        object of the image and within the image (else InvalidArgument, nothing written). When the image
-        differs, nothing is written and CompareMismatchError is raised with the image offset of the first
+        Needs librbd 1.18 (Ceph 18.2) or newer.
+
+        compare_and_write with sequences of C-contiguous bytes-like objects (at most 1024 each), used without a
+        copy: both sequences hold the same number of bytes, not zero (else InvalidArgument); the range lies
+        within one object of the image and within the image (else InvalidArgument, nothing written). When the
+        image differs, nothing is written and CompareMismatchError is raised with the image offset of the first
         differing byte as `mismatch_offset`.
+
+        :param offset: byte offset in the image where the comparison starts
+        :type offset: int
+        :param cmp_buffers: the bytes the image must hold at `offset`, in image order
+        :type cmp_buffers: sequence of bytes-like objects
+        :param buffers: the bytes to write there, in image order
+        :type buffers: sequence of bytes-like objects
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes written (the total size of `buffers`)
+        :rtype: int
+        :raises CompareMismatchError: the image does not hold the bytes of `cmp_buffers`; nothing was written
+        :raises TypeError: a sequence is a single buffer or not iterable, an item is a str or not a bytes-like
+            object, or an integer argument is not an integer
+        :raises ValueError: an item is not C-contiguous
+        :raises InvalidArgument: the image is closed, a sequence holds more than 1024 buffers, the totals
+            differ or are zero, or the range crosses an object boundary or reaches past the end of the image
+            (nothing written)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an
+            advisory lock on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd
+            would wait forever for the exclusive lock a write needs)
+        :raises FunctionNotSupported: the librbd the module runs with lacks rbd_aio_compare_and_writev (it is
+            older than the one the module was built for)
+        :raises OverflowError: `offset` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def config_get(self, key: str | bytes) -> str:
-        """The value (str) of this image's override of option `key`; KeyError if it has none."""
+        """The value of this image's own override of option `key` (stored as the image metadata `conf_<key>`).
+
+        An option the image does not override, or an unknown one, raises KeyError; config_list gives effective
+        values.
+
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :returns: the overriding value
+        :rtype: str
+        :raises KeyError: the image does not override `key`
+        :raises InvalidArgument: `key` is not str or bytes or holds a NUL byte, or the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def config_list(self) -> Any:
-        """A ConfigImageIterator of {'name', 'value', 'source'} for every rbd option as this image sees it."""
+        """Every rbd_* option as this image sees it: a ConfigImageIterator of {'name', 'value', 'source'} dicts.
+
+        `value` is the effective value (str); `source` says where it comes from: RBD_CONFIG_SOURCE_CONFIG (the
+        client's configuration), RBD_CONFIG_SOURCE_POOL (an override of the pool) or RBD_CONFIG_SOURCE_IMAGE (an
+        override of this image). The list is read now.
+
+        :returns: an iterator over one dict per option
+        :rtype: ConfigImageIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def config_remove(self, key: str | bytes) -> Any:
-        """Remove this image's override of option `key`; KeyError if it has none."""
+        """Remove this image's override of option `key`: the pool's override or the client's value applies again.
+
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :rtype: None
+        :raises KeyError: the image does not override `key`
+        :raises ReadOnlyImage: the image was opened read-only
+        :raises InvalidArgument: `key` is not str or bytes or holds a NUL byte, or the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def config_set(self, key: str | bytes, value: str | bytes) -> Any:
-        """Override option `key` with `value` for this image (InvalidArgument for an unknown option or value)."""
+        """Override option `key` with `value` for this image (stored as the image metadata `conf_<key>`).
+
+        librbd checks the option: an unknown option or a value it does not accept raises InvalidArgument.
+
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :param value: the value, as text (e.g. 'false', '65536')
+        :type value: str or bytes
+        :rtype: None
+        :raises InvalidArgument: `key` is not an rbd option, `value` is not valid for it, either is not str or bytes
+            or holds a NUL byte, or the image is closed
+        :raises ReadOnlyImage: the image was opened read-only
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def copy(self, dest_ioctx: rados.Ioctx, dest_name: str | bytes, features: int | None = None, order: int | None = None, stripe_unit: int | None = None, stripe_count: int | None = None, data_pool: str | bytes | None = None) -> Any:
         """Copy the image's data (at the snapshot it is set to) into a new image `dest_name` in `dest_ioctx`.
 
-        Snapshots are not copied (see deep_copy). `features`, `order`, `stripe_unit`, `stripe_count` and
-        `data_pool` set up the new image as in RBD.create (None: like the source). ImageExists if it exists.
+        Snapshots are not copied (see deep_copy). The options set up the new image as in RBD.create.
+
+        :param dest_ioctx: the pool (and namespace) of the new image
+        :type dest_ioctx: rados.Ioctx
+        :param dest_name: name of the new image
+        :type dest_name: str or bytes
+        :param features: RBD_FEATURE_* mask of the new image; None: as the source
+        :type features: int or None
+        :param order: object size of the new image as a power of two (2**order bytes); None: as the source
+        :type order: int or None
+        :param stripe_unit: stripe unit in bytes; None: as the source
+        :type stripe_unit: int or None
+        :param stripe_count: objects a stripe spans; None: as the source
+        :type stripe_count: int or None
+        :param data_pool: pool for the new image's data objects; None: as the source
+        :type data_pool: str or bytes or None
+        :rtype: None
+        :raises InvalidArgument: the image or `dest_ioctx` is closed, `dest_name` or `data_pool` is not str/bytes or
+            holds a NUL byte, or librbd refuses an option
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `dest_ioctx` is not a rados.Ioctx, or an option is not an int
+        :raises OverflowError: an option is negative or does not fit 64 bits
+        :raises ImageExists: `dest_name` already exists
+        :raises ImageBusy: this client holds an advisory lock on the image and its reads need the exclusive lock
+            (journaling or copy-on-read), which librbd would wait for forever
         """
     def create_snap(self, name: str | bytes, flags: int = 0) -> Any:
         """Create snapshot `name` of the image's current state.
 
-        `flags`: RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR. Raises ImageExists if the
-        name is taken, ReadOnlyImage on an image opened read-only.
+        :param name: name of the new snapshot
+        :type name: str or bytes
+        :param flags: 0, RBD_SNAP_CREATE_SKIP_QUIESCE or RBD_SNAP_CREATE_IGNORE_QUIESCE_ERROR
+        :type flags: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `flags` is not an int
+        :raises OverflowError: `flags` is negative or does not fit 32 bits
+        :raises ImageExists: the image already has a snapshot called `name`
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        :raises DiskQuotaExceeded: the image already has as many snapshots as its limit (set_snap_limit) allows
         """
     def create_timestamp(self) -> datetime:
-        """When the image was created: a datetime in UTC (naive before librbd 1.20, as upstream)."""
+        """When the image was created: a datetime in UTC (naive before librbd 1.20, as upstream).
+
+        From librbd 1.20 the datetime is aware (tzinfo UTC); before, it is naive and holds UTC. Format 1 images
+        record no time: the epoch (1970-01-01).
+
+        :returns: the creation time
+        :rtype: datetime.datetime
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def data_pool_id(self) -> int:
-        """The id of the pool holding the image data (its own pool unless created with a data pool)."""
+        """The id of the pool holding the image data (its own pool unless created with a data pool).
+
+        :returns: the data pool's id
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def deep_copy(self, dest_ioctx: rados.Ioctx, dest_name: str | bytes, features: int | None = None, order: int | None = None, stripe_unit: int | None = None, stripe_count: int | None = None, data_pool: str | bytes | None = None, clone_format: int | None = None, flatten: bool = False) -> Any:
         """Copy the image with its snapshots (and its parent link, unless `flatten`) into a new image.
 
-        The image options are as in copy(); `clone_format` (1 or 2) is the clone format of the copy when the
-        source is a clone, and `flatten` copies the parent's data instead of linking to it. ImageExists if the
-        destination exists.
+        The options set up the new image as in RBD.create. `clone_format` and `flatten` are upstream keywords from
+        librbd 1.18; this module takes them with every release.
+
+        :param dest_ioctx: the pool (and namespace) of the new image
+        :type dest_ioctx: rados.Ioctx
+        :param dest_name: name of the new image
+        :type dest_name: str or bytes
+        :param features: RBD_FEATURE_* mask of the new image; None: as the source
+        :type features: int or None
+        :param order: object size of the new image as a power of two (2**order bytes); None: as the source
+        :type order: int or None
+        :param stripe_unit: stripe unit in bytes; None: as the source
+        :type stripe_unit: int or None
+        :param stripe_count: objects a stripe spans; None: as the source
+        :type stripe_count: int or None
+        :param data_pool: pool for the new image's data objects; None: as the source
+        :type data_pool: str or bytes or None
+        :param clone_format: clone format (1 or 2) of the copy when the source is a clone; None: librbd's default
+        :type clone_format: int or None
+        :param flatten: copy the parent's data into the new image instead of linking it to the parent
+        :type flatten: bool
+        :rtype: None
+        :raises InvalidArgument: the image or `dest_ioctx` is closed, `dest_name` or `data_pool` is not str/bytes or
+            holds a NUL byte, or librbd refuses an option
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `dest_ioctx` is not a rados.Ioctx, or an option is not an int
+        :raises OverflowError: an option is negative or does not fit 64 bits
+        :raises ImageExists: `dest_name` already exists
         """
     def diff_iterate(self, offset: int, length: int, from_snapshot: str | int | None, iterate_cb: Callable[[int, int, bool], object], include_parent: bool = True, whole_object: bool = False) -> None:
-        """Call `iterate_cb(offset, length, exists)` for each extent in `offset`~`length` that changed since
-        snapshot `from_snapshot` (None: since the image was created); `exists` is False for discarded extents.
-        From librbd 1.18 `from_snapshot` may also be a snapshot id (an int); anything but a str, an int or None
-        is then a TypeError (as upstream 18).
+        """Call `iterate_cb(offset, length, exists)` for each extent that changed in `offset`~`length`.
+
+        The extents are those that changed since snapshot `from_snapshot` (None: since the image was created);
+        `exists` is False for discarded extents. From librbd 1.18 `from_snapshot` may also be a snapshot id (an
+        int); anything but a str, an int or None is then a TypeError (as upstream 18).
 
         `include_parent` also reports data the image still shares with its parent; `whole_object` reports whole
         objects (with fast-diff, from the object map alone). An exception raised by the callback stops the
         iteration and is re-raised here; a negative int returned by it stops it too and raises the matching
         error (e.g. -errno.EIO -> IOError), also for codes librbd itself would ignore (-ENOENT). Positive return
         values are ignored, as in upstream.
+
+        :param offset: byte offset in the image where the compared range starts
+        :type offset: int
+        :param length: number of bytes to compare
+        :type length: int
+        :param from_snapshot: the snapshot to compare with, by name (librbd 1.16 also takes bytes) or, from
+            librbd 1.18, by id; None: the image's creation
+        :type from_snapshot: str or int or None
+        :param iterate_cb: called as `iterate_cb(offset, length, exists)` with two ints and a bool; may return None,
+            0, or a negative errno to stop
+        :type iterate_cb: callable
+        :param include_parent: also report the extents the image shares with its parent
+        :type include_parent: bool
+        :param whole_object: report whole objects instead of exact extents
+        :type whole_object: bool
+        :rtype: None
+        :raises TypeError: `iterate_cb` is not callable, `include_parent` or `whole_object` is not an int or bool,
+            or (from librbd 1.18) `from_snapshot` is not a str, an int or None
+        :raises InvalidArgument: the image is closed, the range starts at or past the end of the image (one that
+            reaches past it is cut at the end), or (librbd 1.16) `from_snapshot` is neither a string nor None
+        :raises ImageNotFound: there is no snapshot `from_snapshot`
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises FunctionNotSupported: (from librbd 1.18) `from_snapshot` is an int or None and the librbd the module
+            runs with lacks rbd_diff_iterate3
+        :raises OverflowError: `offset` or `length` is negative or not below 2**64
+        :raises Exception: whatever `iterate_cb` raised
+        :raises OSError: the error matching a negative value `iterate_cb` returned, or another error from librbd
         """
     def discard(self, offset: int, length: int) -> Any:
-        """Deallocate `length` bytes at `offset` (they then read as zeros)."""
-    def encryption_format(self, format: int, passphrase: str | bytes, cipher_alg: int = 1) -> Any:
-        """Format the image for encryption with `format` (RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2), protected by
-        `passphrase` (str or bytes-like), with `cipher_alg` (RBD_ENCRYPTION_ALGORITHM_AES128 or _AES256).
+        """Deallocate `length` bytes at `offset` (they then read as zeros).
 
-        The LUKS header takes space at the start of the image, so the usable size shrinks; this handle then reads
-        and writes plaintext. Other formats raise OperationNotSupported; a read-only image ReadOnlyImage.
+        A range that reaches past the end of the image is cut at the end; one that starts at or past the end raises
+        InvalidArgument.
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to discard
+        :type length: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or the range starts at or past the end of the image or ends
+            past 2**64 - 1
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises OverflowError: `offset` or `length` is negative or not below 2**64
+        :raises TypeError: `offset` or `length` is not an integer
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
+    def encryption_format(self, format: int, passphrase: str | bytes, cipher_alg: int = 1) -> Any:
+        """Format the image for encryption with `format`, protected by `passphrase`, with `cipher_alg`.
+
+        `format` is RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2, `passphrase` a str or bytes-like object, `cipher_alg`
+        RBD_ENCRYPTION_ALGORITHM_AES128 or _AES256. The LUKS header takes space at the start of the image, so the usable
+        size shrinks; this handle then reads and writes plaintext. Other formats raise OperationNotSupported; a
+        read-only image ReadOnlyImage. The passphrase is handed to librbd without a copy and not kept.
+
+        :param format: RBD_ENCRYPTION_FORMAT_LUKS1 or RBD_ENCRYPTION_FORMAT_LUKS2
+        :type format: int
+        :param passphrase: the passphrase (a str is used as UTF-8)
+        :type passphrase: str or bytes-like object
+        :param cipher_alg: RBD_ENCRYPTION_ALGORITHM_AES128 or RBD_ENCRYPTION_ALGORITHM_AES256
+        :type cipher_alg: int
+        :rtype: None
+        :raises OperationNotSupported: `format` is neither LUKS1 nor LUKS2
+        :raises InvalidArgument: the image is closed, `passphrase` is neither a str nor a C-contiguous bytes-like
+            object, or librbd refuses `cipher_alg`
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot
+        :raises NoSpace: the image is too small to hold the LUKS header
+        :raises OverflowError: `format` or `cipher_alg` does not fit a C int
+        :raises TypeError: `format` or `cipher_alg` is not an integer
+        :raises UnicodeEncodeError: `passphrase` is a str with lone surrogates (no UTF-8 form)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def encryption_load(self, format: int, passphrase: str | bytes) -> Any:
-        """Open the image's encryption (`format` RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2, from librbd 1.18 also
-        RBD_ENCRYPTION_FORMAT_LUKS: either, detected) with `passphrase` (str or bytes-like): afterwards this handle
-        reads and writes plaintext, and `size()` excludes the header.
+        """Open the image's encryption with `passphrase`: afterwards this handle reads and writes plaintext.
+
+        `format` is RBD_ENCRYPTION_FORMAT_LUKS1 or _LUKS2, from librbd 1.18 also RBD_ENCRYPTION_FORMAT_LUKS (either,
+        detected); `passphrase` is a str or bytes-like object, handed to librbd without a copy and not kept. Afterwards
+        `size()` excludes the header.
 
         A wrong passphrase raises PermissionError, a wrong format InvalidArgument, loading twice ImageExists;
         other formats OperationNotSupported.
+
+        :param format: RBD_ENCRYPTION_FORMAT_LUKS1, RBD_ENCRYPTION_FORMAT_LUKS2 or (from librbd 1.18)
+            RBD_ENCRYPTION_FORMAT_LUKS
+        :type format: int
+        :param passphrase: the passphrase (a str is used as UTF-8)
+        :type passphrase: str or bytes-like object
+        :rtype: None
+        :raises OperationNotSupported: `format` is not one of those above
+        :raises InvalidArgument: the image is closed, `passphrase` is neither a str nor a C-contiguous bytes-like
+            object, or the image is not formatted with `format` (or not encrypted at all)
+        :raises PermissionError: the passphrase is wrong
+        :raises ImageExists: encryption is loaded on this handle already
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OverflowError: `format` does not fit a C int
+        :raises TypeError: `format` is not an integer
+        :raises UnicodeEncodeError: `passphrase` is a str with lone surrogates (no UTF-8 form)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def encryption_load2(self, specs: Sequence[tuple[int, str | Buffer]]) -> None:
-        """Open the encryption of this image and its ancestors: `specs` is a sequence of (format, passphrase)
-        pairs, the first for this image, the next for its parent, and so on; librbd reuses the last one for
-        deeper ancestors and reads ancestors that are not encrypted as plaintext. Formats are as in
-        encryption_load; another one raises OperationNotSupported before anything is loaded. Needs librbd
-        1.18 (Ceph 18).
+        """Open the encryption of this image and its ancestors, one (format, passphrase) pair per image.
+
+        Needs librbd 1.18 (Ceph 18.2) or newer.
+
+        `specs` is a sequence of (format, passphrase) pairs, the first for this image, the next for its parent,
+        and so on; librbd reuses the last one for deeper ancestors and reads ancestors that are not encrypted
+        as plaintext. Formats are as in encryption_load; another one raises OperationNotSupported before
+        anything is loaded. The passphrases are handed to librbd without a copy and not kept.
+
+        :param specs: (format, passphrase) pairs, this image's first
+        :type specs: sequence of (int, str or bytes-like object)
+        :rtype: None
+        :raises OperationNotSupported: a format is not one encryption_load takes
+        :raises InvalidArgument: the image is closed, a passphrase is neither a str nor a C-contiguous
+            bytes-like object, or an image is not formatted with the format given for it
+        :raises PermissionError: a passphrase is wrong
+        :raises ImageExists: encryption is loaded on this handle already
+        :raises FunctionNotSupported: the librbd the module runs with lacks rbd_encryption_load2 (it is older
+            than the one the module was built for)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `specs` or one of its items is not iterable, or a format is not an integer
+        :raises ValueError: an item is not a pair
+        :raises OverflowError: a format does not fit a C int
+        :raises UnicodeEncodeError: a passphrase is a str with lone surrogates (no UTF-8 form)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def features(self) -> int:
-        """The image's RBD_FEATURE_* bits."""
-    def flags(self) -> int:
-        """The image's RBD_FLAG_* bits."""
-    def flatten(self, on_progress: Callable[[int, int], object] | None = None) -> Any:
-        """Copy the parent's data into this clone and detach it from its parent (InvalidArgument if it has none).
+        """The image's RBD_FEATURE_* bits.
 
-        `on_progress(offset, total)` is called as objects are copied; a non-zero return value cancels the flatten
-        (OperationCanceled; the clone keeps its parent). An exception it raises is reported through
-        sys.unraisablehook and the flatten goes on.
+        :returns: the mask of the features the image has
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
+    def flags(self) -> int:
+        """The image's RBD_FLAG_* bits.
+
+        :returns: the mask of the flags set (e.g. RBD_FLAG_OBJECT_MAP_INVALID, RBD_FLAG_FAST_DIFF_INVALID)
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
+    def flatten(self, on_progress: Callable[[int, int], object] | None = None) -> Any:
+        """Copy the parent's data into this clone and detach it from its parent.
+
+        `on_progress` is called as objects are copied; a non-zero return value cancels the flatten (OperationCanceled;
+        the clone keeps its parent). An exception it raises is reported through sys.unraisablehook and the flatten goes
+        on.
+
+        :param on_progress: `on_progress(offset, total)`, the objects done and the objects in all; None: no progress
+            reports
+        :type on_progress: callable or None
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or it has no parent
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `on_progress` is neither callable nor None
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        :raises OperationCanceled: `on_progress` returned a non-zero value
         """
     def flush(self) -> Any:
-        """Wait until all writes so far are persistent."""
-    def get_name(self) -> str:
-        """The image name (a str), also when it was opened by id."""
-    def get_parent_image_spec(self) -> dict[str, Any]:
-        """The parent of this clone: {'pool_name', 'pool_namespace', 'image_name', 'snap_name'}; from librbd 1.20
-        {'pool_id', 'pool_name', 'pool_namespace', 'image_id', 'image_name', 'trash', 'snap_id',
-        'snap_namespace_type', 'snap_name'} (upstream's keys and order of each release).
+        """Wait until all writes so far are persistent.
 
-        Raises ImageNotFound when the image has no parent.
+        On a read-only handle there is nothing to flush: it returns at once.
+
+        :rtype: None
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: this client holds an advisory lock on the image and it has the exclusive-lock feature
+            (librbd would wait forever for the exclusive lock)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
+    def get_name(self) -> str:
+        """The image name, also when the image was opened by id.
+
+        :returns: the image's name
+        :rtype: str
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
+    def get_parent_image_spec(self) -> dict[str, Any]:
+        """Where this clone's parent is: the image and snapshot it was cloned from.
+
+        Before librbd 1.20 the dict has 'pool_name', 'pool_namespace', 'image_name' and 'snap_name'; from librbd 1.20
+        also 'pool_id', 'image_id', 'trash', 'snap_id' and 'snap_namespace_type' (upstream's keys and order of each
+        release).
+
+        :returns: {'pool_name': str, 'pool_namespace': str, 'image_name': str, 'snap_name': str}, and from librbd 1.20
+            {'pool_id', 'pool_name', 'pool_namespace', 'image_id', 'image_name', 'trash', 'snap_id',
+            'snap_namespace_type', 'snap_name'}
+        :rtype: dict
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no parent
         """
     def get_snap_limit(self) -> int:
-        """The most snapshots the image may have (2**64 - 1 when unlimited)."""
-    def get_snap_timestamp(self, snap_id: int) -> datetime:
-        """When snapshot `snap_id` was created: a datetime in UTC (naive before librbd 1.20, as upstream).
+        """The most snapshots the image may have.
 
+        :returns: the limit; 2**64 - 1 when there is none
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
+    def get_snap_timestamp(self, snap_id: int) -> datetime:
+        """When snapshot `snap_id` was created.
+
+        From librbd 1.20 the datetime is aware (UTC), before it is naive (in UTC), as upstream's module of each release.
         A missing snapshot raises ImageNotFound (librbd itself aborts the process there; we check first).
+
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: the creation time of the snapshot
+        :rtype: datetime.datetime
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
         """
     def group(self) -> dict[str, Any]:
-        """The group the image belongs to: {'pool': pool id, 'name': group name}; {'pool': -1, 'name': ''} if
-        none.
+        """The group the image belongs to.
+
+        :returns: {'pool': the group's pool id, 'name': the group's name}; {'pool': -1, 'name': ''} if none
+        :rtype: dict
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def id(self) -> str:
-        """The image id (a str); format 1 images have none (ImageNotFound... as librbd reports)."""
+        """The image id: its pool-unique name, which stays the same across renames.
+
+        Trash, migration and `Image(image_id=...)` name images by it.
+
+        :returns: the image id
+        :rtype: str
+        :raises InvalidArgument: the image is closed, or it is a format 1 image (which has no id)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def invalidate_cache(self) -> Any:
-        """Drop the image's cached data."""
+        """Drop the image's cached data.
+
+        Later reads fetch the data from the cluster again.
+
+        :rtype: None
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def is_exclusive_lock_owner(self) -> bool:
-        """True if this image handle holds the exclusive lock (needs the exclusive-lock feature to be True)."""
+        """Whether this image handle holds the managed exclusive lock (always False without the exclusive-lock feature).
+
+        :returns: True if this handle owns the exclusive lock
+        :rtype: bool
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def is_protected_snap(self, name: str | bytes) -> bool:
-        """True if snapshot `name` is protected (ImageNotFound if there is no such snapshot)."""
+        """Whether snapshot `name` is protected.
+
+        :param name: name of the snapshot
+        :type name: str or bytes
+        :returns: True if the snapshot is protected
+        :rtype: bool
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `name`
+        """
     def list_children(self) -> builtins.list[tuple[str, str]]:
-        """The clones of this image's snapshots (or of the snapshot the image is set to) as a list of
-        (pool name, image name) tuples; children in the trash are left out.
+        """The clones of this image's snapshots (or of the snapshot the image is set to); children in the trash are left
+        out.
+
+        :returns: a (pool name, image name) tuple per child
+        :rtype: list of (str, str)
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def list_children2(self) -> ChildIterator:
-        """A ChildIterator over this image's clones, trashed ones included."""
+        """List this image's clones, trashed ones included; read when the iterator is created.
+
+        :returns: an iterator of dicts {'pool', 'pool_namespace', 'image', 'id', 'trash'}, one per child
+        :rtype: ChildIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def list_descendants(self) -> ChildIterator:
-        """A ChildIterator over this image's clones and, recursively, their clones."""
+        """List this image's clones and, recursively, their clones; read when the iterator is created.
+
+        :returns: an iterator of dicts {'pool', 'pool_namespace', 'image', 'id', 'trash'}, one per descendant
+        :rtype: ChildIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def list_lockers(self) -> builtins.list[Any] | dict[str, Any]:
-        """The advisory lock holders: [] when the image is not locked (as upstream), else a dict
-        {'tag': str, 'exclusive': bool, 'lockers': [(client, cookie, address), ...]}.
+        """The advisory lock holders of the image.
+
+        :returns: [] when the image is not locked (as upstream), else {'tag': str, 'exclusive': bool, 'lockers': a list
+            of (client, cookie, address) tuples of str}
+        :rtype: dict or list
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def list_snaps(self) -> SnapIterator:
-        """A SnapIterator over this image's snapshots (all namespaces: user, group, trash, mirror)."""
-    def lock_acquire(self, lock_mode: int) -> Any:
-        """Take the exclusive lock (`lock_mode` RBD_LOCK_MODE_EXCLUSIVE) and keep it: other clients' requests for
-        it are refused (their writes get ReadOnlyImage) until `lock_release()` or `lock_break()`.
+        """List this image's snapshots, in every namespace (user, group, trash, mirror).
 
-        Needs the exclusive-lock feature (else InvalidArgument); RBD_LOCK_MODE_SHARED is OperationNotSupported.
+        The list is read at once: the iterator yields the same entries however often it is iterated.
+
+        :returns: an iterator of dicts {'id', 'size', 'name', 'namespace'}, plus 'group', 'trash' or 'mirror' by
+            namespace (see SnapIterator)
+        :rtype: SnapIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image was removed meanwhile
+        """
+    def lock_acquire(self, lock_mode: int) -> Any:
+        """Take the managed exclusive lock and keep it: other clients' requests for it are refused (their writes get
+        ReadOnlyImage) until `lock_release()` or `lock_break()`.
+
+        Refused with ImageBusy while any client holds an advisory lock on the image (lock_exclusive/lock_shared): librbd
+        would wait for the exclusive lock forever.
+
+        :param lock_mode: RBD_LOCK_MODE_EXCLUSIVE (RBD_LOCK_MODE_SHARED is not supported by librbd)
+        :type lock_mode: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or it lacks the exclusive-lock feature (or was opened read-only)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `lock_mode` is not an int
+        :raises OverflowError: `lock_mode` does not fit a C int
+        :raises OperationNotSupported: `lock_mode` is not RBD_LOCK_MODE_EXCLUSIVE
+        :raises ImageBusy: a client holds an advisory lock on the image
+        :raises ReadOnlyImage: another client holds the exclusive lock and does not give it up
         """
     def lock_break(self, lock_mode: int, lock_owner: str | bytes) -> Any:
-        """Break the exclusive lock held by `lock_owner` (an 'owner' from `lock_get_owners()`); by default librbd
-        also blocklists that client. ImageBusy if `lock_owner` does not hold it.
+        """Break the managed exclusive lock held by `lock_owner`; by default librbd also blocklists that client.
+
+        :param lock_mode: RBD_LOCK_MODE_EXCLUSIVE, the mode the lock is held in
+        :type lock_mode: int
+        :param lock_owner: the owner, as the 'owner' of an entry of `lock_get_owners()`
+        :type lock_owner: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, `lock_owner` is not str/bytes or holds a NUL byte, or the image
+            lacks the exclusive-lock feature
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `lock_mode` is not an int
+        :raises OverflowError: `lock_mode` does not fit a C int
+        :raises OperationNotSupported: `lock_mode` is not RBD_LOCK_MODE_EXCLUSIVE
+        :raises ImageBusy: `lock_owner` does not hold the lock
         """
     def lock_exclusive(self, cookie: str | bytes) -> Any:
         """Take the advisory exclusive lock named `cookie`.
 
-        ImageExists if this client already holds it, ImageBusy if another lock is held.
+        Advisory locks are not enforced by librbd, but while this client holds one on an image with the exclusive-lock
+        feature, writes and flushes of every handle of this process on the image raise ReadOnlyImage instead of waiting
+        forever for the managed lock. Waits first for this handle's calls and aio operations in flight.
+
+        :param cookie: the lock's name, which `unlock()` takes
+        :type cookie: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `cookie` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageExists: this client already holds the lock `cookie`
+        :raises ImageBusy: another lock is held on the image, or called from a progress or diff_iterate callback of a
+            call still running on the image
         """
     def lock_get_owners(self) -> LockOwnerIterator:
-        """A LockOwnerIterator of {'mode': RBD_LOCK_MODE_*, 'owner': client address} for the exclusive lock's
-        current owners (empty when nobody holds it).
+        """List the current owners of the managed exclusive lock (none when nobody holds it).
+
+        The list is read when the iterator is created.
+
+        :returns: an iterator of dicts {'mode': RBD_LOCK_MODE_*, 'owner': the owner's client address (str)}
+        :rtype: LockOwnerIterator
+        :raises InvalidArgument: the image is closed, or it lacks the exclusive-lock feature
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def lock_release(self) -> Any:
-        """Release the exclusive lock taken with `lock_acquire()` (InvalidArgument if it is not held)."""
+        """Release the managed exclusive lock taken with `lock_acquire()`.
+
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or this handle does not hold the lock
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def lock_shared(self, cookie: str | bytes, tag: str | bytes) -> Any:
         """Take an advisory shared lock named `cookie`; every shared holder must use the same `tag`.
 
-        ImageExists if this client already holds it, ImageBusy if an exclusive lock or another tag is in the way.
+        As for `lock_exclusive()`, writes of this process on an image with the exclusive-lock feature raise
+        ReadOnlyImage while the lock is held. Waits first for this handle's calls and aio operations in flight.
+
+        :param cookie: the lock's name, which `unlock()` takes
+        :type cookie: str or bytes
+        :param tag: the tag every shared holder of the image's lock uses
+        :type tag: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `cookie` or `tag` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageExists: this client already holds the lock `cookie`
+        :raises ImageBusy: an exclusive lock or a shared lock with another tag is held, or called from a progress or
+            diff_iterate callback of a call still running on the image
         """
     def metadata_get(self, key: str | bytes) -> str:
-        """The value (str) of the image metadata `key`; KeyError if it is not set."""
+        """The value of the image metadata `key`.
+
+        :param key: the metadata key
+        :type key: str or bytes
+        :returns: the value stored under `key`
+        :rtype: str
+        :raises KeyError: the image has no metadata `key`
+        :raises InvalidArgument: `key` is not str or bytes or holds a NUL byte, or the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises UnicodeDecodeError: the stored value is not valid UTF-8
+        """
     def metadata_list(self) -> MetadataIterator:
-        """A MetadataIterator of (key, value) pairs (str), in key order, fetched page by page."""
+        """The image's metadata: a MetadataIterator of (key, value) pairs (str), in key order, fetched page by page.
+
+        The first page is read now; the iterator keeps the image alive and reads the next pages through it.
+
+        :returns: an iterator over the (key, value) pairs
+        :rtype: MetadataIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises UnicodeDecodeError: a key or value is not valid UTF-8
+        """
     def metadata_remove(self, key: str | bytes) -> Any:
-        """Remove the image metadata `key`; KeyError if it is not set."""
+        """Remove the image metadata `key`.
+
+        :param key: the metadata key
+        :type key: str or bytes
+        :rtype: None
+        :raises KeyError: the image has no metadata `key`
+        :raises ReadOnlyImage: the image was opened read-only
+        :raises InvalidArgument: `key` is not str or bytes or holds a NUL byte, or the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def metadata_set(self, key: str | bytes, value: str | bytes) -> Any:
-        """Set the image metadata `key` to `value` (both str or bytes). ReadOnlyImage on a read-only image."""
+        """Set the image metadata `key` to `value` (both str or bytes), replacing any value it had.
+
+        Keys beginning with `conf_` are configuration overrides (see config_set): librbd checks the option name and
+        value of those.
+
+        :param key: the metadata key
+        :type key: str or bytes
+        :param value: the value to store
+        :type value: str or bytes
+        :rtype: None
+        :raises ReadOnlyImage: the image was opened read-only
+        :raises InvalidArgument: `key` or `value` is not str or bytes or holds a NUL byte, the image is closed, or a
+            `conf_` key names an unknown option or holds a value that option does not accept
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def migration_source_spec(self) -> dict[str, Any]:
         """The migration source of this (destination) image, as a dict parsed from librbd's JSON spec.
 
-        InvalidArgument if the image is not being migrated.
+        For a migration from another image: {'type': 'native', 'pool_id', 'pool_namespace', 'image_name',
+        'image_id'}; for an import, the source spec given to RBD.migration_prepare_import.
+
+        :returns: the source spec
+        :rtype: dict
+        :raises InvalidArgument: the image is not the destination of a migration in progress, or it is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def mirror_image_create_snapshot(self, flags: int = 0) -> int:
         """Create a mirror snapshot of this snapshot-mirrored primary image and return its snapshot id.
 
         `flags` takes RBD_SNAP_CREATE_SKIP_QUIESCE / _IGNORE_QUIESCE_ERROR. librbd raises InvalidArgument when
         the image is not snapshot-mirrored, not primary, or the pool has no peer to send to.
+
+        :param flags: RBD_SNAP_CREATE_* bits (0: none)
+        :type flags: int
+        :returns: the id of the new mirror snapshot
+        :rtype: int
+        :raises InvalidArgument: the image is not mirrored in snapshot mode or not primary, the pool has no peer,
+            `flags` holds unknown bits, or the image is closed
+        :raises TypeError: `flags` is not an int
+        :raises OverflowError: `flags` is negative or not below ``2**32``
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def mirror_image_demote(self) -> Any:
-        """Make this primary mirrored image non-primary (read-only). Not primary: InvalidArgument."""
+        """Make this primary mirrored image non-primary (read-only). Not primary: InvalidArgument.
+
+        Writes then raise ReadOnlyImage until the image is promoted again.
+
+        Waits first for this handle's calls and aio still in flight (librbd can abort the process when a mirroring
+        change races with them).
+
+        :rtype: None
+        :raises InvalidArgument: the image is not mirrored or not primary, or it is closed
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on this image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def mirror_image_disable(self, force: bool) -> Any:
         """Disable mirroring of this image; `force` also disables it on a non-primary image.
 
-        Waits first for this handle's operations in flight (see `_settle`).
+        Disabling an image that is not mirrored does nothing. Snapshot mode's mirror snapshots are removed.
+
+        Waits first for this handle's calls and aio still in flight (librbd can abort the process when a mirroring
+        change races with them).
+
+        :param force: disable it even though the image is not primary
+        :type force: bool
+        :rtype: None
+        :raises InvalidArgument: the pool's mirroring is disabled or in pool mode (images are not disabled one by
+            one there), the image is not primary and `force` is false, or the image is closed
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on this image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def mirror_image_enable(self, mode: int = 0) -> Any:
         """Enable mirroring of this image in `mode` (RBD_MIRROR_IMAGE_MODE_JOURNAL or _SNAPSHOT).
 
         The pool must be in RBD_MIRROR_MODE_IMAGE mode (else InvalidArgument). Journal mode uses the journaling
         feature (librbd turns it on if missing, and off again when mirroring is disabled). Enabling again in the
-        same mode does nothing; in the other mode it raises InvalidArgument.
+        same mode does nothing; in the other mode it raises InvalidArgument. Snapshot mode takes a first mirror
+        snapshot.
+
+        Waits first for this handle's calls and aio still in flight (librbd can abort the process when a mirroring
+        change races with them).
+
+        :param mode: RBD_MIRROR_IMAGE_MODE_JOURNAL or RBD_MIRROR_IMAGE_MODE_SNAPSHOT
+        :type mode: int
+        :rtype: None
+        :raises InvalidArgument: the pool is not in image mirror mode, the image is mirrored in the other mode, or
+            the image is closed
+        :raises ImageNotFound: `mode` is not a mirror image mode (librbd's answer)
+        :raises TypeError: `mode` is not an int
+        :raises OverflowError: `mode` is negative or too large
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on this image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def mirror_image_get_info(self) -> dict[str, Any]:
-        """{'global_id': str, 'state': RBD_MIRROR_IMAGE_*, 'primary': bool} (global_id '' when not mirrored)."""
+        """The image's mirroring info: {'global_id': str, 'state': RBD_MIRROR_IMAGE_*, 'primary': bool}.
+
+        For an image that is not mirrored: global_id '', state RBD_MIRROR_IMAGE_DISABLED and primary False.
+
+        :returns: the info
+        :rtype: dict
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def mirror_image_get_instance_id(self) -> str:
         """The id of the rbd-mirror instance replaying this image.
 
         Not mirrored: InvalidArgument; mirrored but no rbd-mirror daemon has claimed it: ImageNotFound.
+
+        :returns: the instance id
+        :rtype: str
+        :raises InvalidArgument: the image is not mirrored, or it is closed
+        :raises ImageNotFound: no rbd-mirror daemon has claimed the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def mirror_image_get_mode(self) -> int:
-        """The image's mirror mode: RBD_MIRROR_IMAGE_MODE_JOURNAL or _SNAPSHOT (JOURNAL when not mirrored)."""
+        """The image's mirror mode: RBD_MIRROR_IMAGE_MODE_JOURNAL or _SNAPSHOT.
+
+        For an image that is not mirrored: RBD_MIRROR_IMAGE_MODE_JOURNAL before librbd 1.20, InvalidArgument from
+        librbd 1.20.
+
+        :returns: the mode
+        :rtype: int
+        :raises InvalidArgument: the image is closed (from librbd 1.20 also: it is not mirrored)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def mirror_image_get_status(self) -> dict[str, Any]:
         """The image's mirroring status as a dict.
 
         Keys: name, id, info ({global_id, state, primary}), remote_statuses (a list of {state, description,
         last_update, up, mirror_uuid} per remote site), and the local site's state (MIRROR_IMAGE_STATUS_STATE_*),
-        description, last_update (naive UTC datetime) and up when the local site reported one.
+        description, last_update and up when the local site reported one. The last_update times are UTC
+        datetimes: naive before librbd 1.20, aware from librbd 1.20. Without an rbd-mirror daemon the local state
+        is MIRROR_IMAGE_STATUS_STATE_UNKNOWN ('status not found').
+
+        :returns: the status
+        :rtype: dict
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def mirror_image_promote(self, force: bool) -> Any:
         """Make this mirrored image primary; `force` promotes even if the peer could not be demoted.
 
-        Raises InvalidArgument if it already is primary, ImageNotFound if it is not mirrored.
+        Raises InvalidArgument if it already is primary; ImageNotFound if it is not mirrored (from librbd 1.20:
+        InvalidArgument).
+
+        Waits first for this handle's calls and aio still in flight (librbd can abort the process when a mirroring
+        change races with them).
+
+        :param force: promote even though the remote image was not demoted (or cannot be reached)
+        :type force: bool
+        :rtype: None
+        :raises InvalidArgument: the image is primary already, or it is closed (from librbd 1.20 also: it is not
+            mirrored)
+        :raises ImageNotFound: the image is not mirrored (before librbd 1.20)
+        :raises ImageBusy: without `force`, a remote site's image is primary or its demotion has not reached this
+            site yet; or called from a progress or diff_iterate callback of a call still running on this image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def mirror_image_resync(self) -> Any:
-        """Flag this non-primary image for a full resync from the primary (primary: InvalidArgument)."""
+        """Flag this non-primary image for a full resync from the primary (primary: InvalidArgument).
+
+        rbd-mirror then replaces the image's data with the primary's.
+
+        Waits first for this handle's calls and aio still in flight (librbd can abort the process when a mirroring
+        change races with them).
+
+        :rtype: None
+        :raises InvalidArgument: the image is primary, or it is closed (from librbd 1.20 also: it is not mirrored)
+        :raises ImageNotFound: the image is not mirrored (before librbd 1.20)
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on this image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def modify_timestamp(self) -> datetime:
-        """When the image was last written: an aware UTC datetime from librbd 1.20, naive local time before."""
+        """When the image was last written: an aware UTC datetime from librbd 1.20, naive local time before.
+
+        librbd updates it at most every rbd_mtime_update_interval seconds (default 60).
+
+        :returns: the last modification time
+        :rtype: datetime.datetime
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def old_format(self) -> bool:
-        """True for a format 1 image."""
+        """True for a format 1 image.
+
+        :returns: whether the image is in the deprecated format 1
+        :rtype: bool
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def op_features(self) -> int:
-        """The image's RBD_OPERATION_FEATURE_* bits."""
+        """The image's RBD_OPERATION_FEATURE_* bits.
+
+        :returns: the mask of the operation features in use (clone parent, clone child, group, snap trash, ...)
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def overlap(self) -> int:
-        """How many bytes of the parent the clone still shares (0 without a parent)."""
+        """How many bytes of the parent the clone still shares (0 without a parent).
+
+        :returns: the parent overlap in bytes
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def parent_id(self) -> str:
-        """The image id (str) of this clone's parent. Raises ImageNotFound when the image has no parent."""
+        """The image id of this clone's parent.
+
+        :returns: the parent image's id
+        :rtype: str
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no parent
+        """
     def parent_info(self) -> tuple[str, str, str]:
-        """The parent of this clone as a tuple (pool name, image name, snapshot name); deprecated upstream in
-        favour of get_parent_image_spec(). Raises ImageNotFound when the image has no parent.
+        """The parent of this clone as a tuple; deprecated upstream in favour of get_parent_image_spec().
+
+        :returns: (pool name, image name, snapshot name)
+        :rtype: tuple of (str, str, str)
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no parent
         """
     def protect_snap(self, name: str | bytes) -> Any:
-        """Protect snapshot `name` from removal (needed to clone it in clone format 1). Already: ImageBusy."""
-    def read(self, offset: int, length: int, fadvise_flags: int = 0) -> bytes:
-        """Read `length` bytes at `offset`; fewer only at the end of the image. Past the end: InvalidArgument."""
-    def readinto(self, buffer: WriteableBuffer, offset: int, fadvise_flags: int = 0) -> int:
-        """Read into `buffer` (any writable C-contiguous buffer: bytearray, memoryview slice, numpy array, mmap,
-        array.array) at `offset`, without an intermediate copy; returns the number of bytes read.
+        """Protect snapshot `name` from removal (needed to clone it in clone format 1).
 
+        :param name: name of the snapshot
+        :type name: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ImageBusy: the snapshot is already protected
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        """
+    def read(self, offset: int, length: int, fadvise_flags: int = 0) -> bytes:
+        """Read `length` bytes at `offset`; fewer only at the end of the image. Past the end: InvalidArgument.
+
+        A read of at least one byte that starts at or past the end of the image raises InvalidArgument; one that
+        reaches past the end returns the bytes up to the end. The bytes land directly in the returned object.
+
+        :param offset: byte offset in the image where reading starts
+        :type offset: int
+        :param length: number of bytes to read
+        :type length: int
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the bytes read; fewer than `length` only at the end of the image
+        :rtype: bytes
+        :raises InvalidArgument: the image is closed, or the range starts at or past the end of the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image, and the image has the journaling feature
+            or copy-on-read configured (librbd would wait forever for its exclusive lock); never for a handle opened
+            read-only or at a snapshot
+        :raises OverflowError: `offset` or `length` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises TypeError: an argument is not an integer
+        :raises MemoryError: `length` bytes cannot be allocated
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
+    def readinto(self, buffer: WriteableBuffer, offset: int, fadvise_flags: int = 0) -> int:
+        """Read into `buffer` at `offset`, without an intermediate copy; returns the number of bytes read.
+
+        `buffer` is any writable C-contiguous buffer: bytearray, memoryview slice, numpy array, mmap, array.array.
         It reads the buffer's size in bytes (not items); fewer only at the end of the image, and the bytes of
         `buffer` past the returned count are left as they were. bytes, str, read-only or non-contiguous buffers
-        raise TypeError; an offset past the end raises InvalidArgument, as read() does.
+        raise TypeError; a read that starts at or past the end raises InvalidArgument, as read() does.
+
+        :param buffer: where the bytes read are stored
+        :type buffer: writable bytes-like object
+        :param offset: byte offset in the image where reading starts
+        :type offset: int
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes read; fewer than the buffer's size only at the end of the image
+        :rtype: int
+        :raises TypeError: `buffer` is not a writable C-contiguous buffer, or an integer argument is not an integer
+        :raises InvalidArgument: the image is closed, or the range starts at or past the end of the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image, and the image has the journaling feature
+            or copy-on-read configured (librbd would wait forever for its exclusive lock); never for a handle opened
+            read-only or at a snapshot
+        :raises OverflowError: `offset` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def readv(self, buffers: Sequence[Buffer], offset: int) -> int:
-        """Read consecutive bytes at `offset` into each of `buffers` in turn (a sequence of writable
-        C-contiguous buffers, filled without a copy); returns the total number of bytes read.
+        """Read consecutive bytes at `offset` into each of `buffers` in turn, without a copy; returns the total.
 
-        Fewer bytes only at the end of the image; then the buffers are filled in order up to that count.
-        Read-only, non-contiguous or non-buffer items raise TypeError.
+        `buffers` is a sequence of writable C-contiguous buffers (at most 1024), filled in order. Fewer bytes only
+        at the end of the image; then the buffers are filled in order up to that count. Read-only, non-contiguous or
+        non-buffer items raise TypeError. An empty sequence reads nothing and returns 0.
+
+        :param buffers: the buffers to fill, in image order
+        :type buffers: sequence of writable bytes-like objects
+        :param offset: byte offset in the image where reading starts
+        :type offset: int
+        :returns: the total number of bytes read
+        :rtype: int
+        :raises TypeError: `buffers` is a single buffer or not iterable, an item is not a writable C-contiguous
+            buffer, or `offset` is not an integer
+        :raises InvalidArgument: the image is closed, `buffers` holds more than 1024 buffers, or the range starts at
+            or past the end of the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image, and the image has the journaling feature
+            or copy-on-read configured (librbd would wait forever for its exclusive lock); never for a handle opened
+            read-only or at a snapshot
+        :raises OverflowError: `offset` is negative or too large
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def rebuild_object_map(self, on_progress: Callable[[int, int], object] | None = None) -> Any:
         """Rebuild the object map (needs the object-map feature).
 
         `on_progress(offset, total)` is called as objects are checked; a non-zero return value cancels
         (OperationCanceled); an exception it raises is reported through sys.unraisablehook.
+
+        :param on_progress: progress callback, called as `on_progress(offset, total)`; None for none
+        :type on_progress: callable or None
+        :rtype: None
+        :raises TypeError: `on_progress` is neither callable nor None
+        :raises InvalidArgument: the image is closed, or it does not have the object-map feature
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it and it has the exclusive-lock feature
+        :raises OperationCanceled: `on_progress` returned a non-zero value
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def remove_snap(self, name: str | bytes) -> Any:
-        """Delete snapshot `name`. A protected snapshot raises ImageBusy; a missing one ImageNotFound.
+        """Delete snapshot `name`.
 
-        A snapshot with clone v2 children moves to the trash namespace until the last child is gone.
+        A snapshot that still has clone v2 children moves to the trash namespace until the last child is gone.
+
+        :param name: name of the snapshot to delete
+        :type name: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ImageBusy: the snapshot is protected
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
         """
     def remove_snap2(self, name: str | bytes, flags: int, on_progress: Callable[[int, int], object] | None = None) -> Any:
-        """Delete snapshot `name` with `flags` (RBD_SNAP_REMOVE_UNPROTECT, _FLATTEN or _FORCE).
+        """Delete snapshot `name`, with `flags` saying what to do about protection and children.
 
-        `on_progress(offset, total)` (an extension of upstream's signature) is called after each child that
-        RBD_SNAP_REMOVE_FLATTEN flattened (offset: children done, total: children). librbd cannot cancel here:
-        the removal goes on whatever it returns, and an exception it raises is reported through sys.unraisablehook.
+        `on_progress` is an extension of upstream's signature: it is called after each child that
+        RBD_SNAP_REMOVE_FLATTEN flattened. librbd cannot cancel here: the removal goes on whatever it returns, and an
+        exception it raises is reported through sys.unraisablehook.
+
+        :param name: name of the snapshot to delete
+        :type name: str or bytes
+        :param flags: 0 or a combination of RBD_SNAP_REMOVE_UNPROTECT, RBD_SNAP_REMOVE_FLATTEN and
+            RBD_SNAP_REMOVE_FORCE
+        :type flags: int
+        :param on_progress: `on_progress(offset, total)` with offset the children done and total the children to
+            flatten; None: no progress reports
+        :type on_progress: callable or None
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `flags` is not an int, or `on_progress` is neither callable nor None
+        :raises OverflowError: `flags` is negative or does not fit 32 bits
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ImageBusy: the snapshot is protected (without RBD_SNAP_REMOVE_UNPROTECT) or has children that keep it
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
         """
     def remove_snap_by_id(self, snap_id: int) -> Any:
-        """Delete the snapshot with id `snap_id` (ImageNotFound if there is none)."""
+        """Delete the snapshot with id `snap_id` (useful for snapshots without a user name: group, trash, mirror).
+
+        :param snap_id: id of the snapshot, as in the 'id' of list_snaps()
+        :type snap_id: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
+        :raises ImageBusy: the snapshot is protected
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        """
     def remove_snap_limit(self) -> Any:
-        """Remove the snapshot limit. Returns 0, as upstream."""
+        """Remove the image's snapshot limit (get_snap_limit() then answers 2**64 - 1).
+
+        :returns: 0, as upstream
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and a client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock), or the image was opened read-only
+        """
     def rename_snap(self, srcname: str | bytes, dstname: str | bytes) -> Any:
-        """Rename snapshot `srcname` to `dstname` (ImageNotFound / ImageExists)."""
+        """Rename snapshot `srcname` to `dstname`.
+
+        :param srcname: current name of the snapshot
+        :type srcname: str or bytes
+        :param dstname: new name of the snapshot
+        :type dstname: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or a name is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `srcname`
+        :raises ImageExists: the image already has a snapshot `dstname`
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        """
     def require_not_closed(self) -> Any:
-        """Raise InvalidArgument if the image is closed."""
+        """Raise InvalidArgument if the image is closed; do nothing otherwise.
+
+        Only `close()` counts: a shut-down rados.Rados is reported by the calls themselves (ConnectionShutdown).
+
+        :rtype: None
+        :raises InvalidArgument: the image is closed
+        """
     def resize(self, size: int, allow_shrink: bool = True) -> Any:
-        """Change the image size to `size` bytes; shrinking needs `allow_shrink` (else InvalidArgument)."""
+        """Change the image size to `size` bytes; shrinking needs `allow_shrink` (else InvalidArgument).
+
+        Nothing is done when the size stays the same. Shrinking drops the data past the new end.
+
+        :param size: the new size in bytes
+        :type size: int
+        :param allow_shrink: whether the image may get smaller
+        :type allow_shrink: bool
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `size` is below the current size and `allow_shrink` is
+            false
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature
+        :raises OverflowError: `size` is negative or not below 2**64
+        :raises TypeError: `size` is not an integer
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def rollback_to_snap(self, name: str | bytes, on_progress: Callable[[int, int], object] | None = None) -> Any:
         """Revert the image's data to snapshot `name`.
 
-        `on_progress(offset, total)` is called as objects are rolled back; a non-zero return value cancels the
-        rollback (OperationCanceled), leaving the image partly rolled back. An exception it raises is reported
-        through sys.unraisablehook and the rollback goes on.
+        `on_progress` is called as objects are rolled back; a non-zero return value cancels the rollback
+        (OperationCanceled), leaving the image partly rolled back. An exception it raises is reported through
+        sys.unraisablehook and the rollback goes on.
+
+        :param name: name of the snapshot to roll back to
+        :type name: str or bytes
+        :param on_progress: `on_progress(offset, total)`, the objects done and the objects in all; None: no
+            progress reports
+        :type on_progress: callable or None
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `on_progress` is neither callable nor None
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        :raises OperationCanceled: `on_progress` returned a non-zero value
         """
     def set_snap(self, name: str | bytes) -> Any:
-        """Read from snapshot `name` from now on (the image becomes read-only); None goes back to the head."""
-    def set_snap_by_id(self, snap_id: int) -> Any:
-        """Read from snapshot `snap_id` from now on; a false value (None, 0) goes back to the head."""
-    def set_snap_limit(self, limit: int) -> Any:
-        """Allow at most `limit` snapshots (creating more raises an error). Returns 0, as upstream."""
-    def size(self) -> int:
-        """The image size in bytes (at the snapshot the image is set to)."""
-    def snap_exists(self, name: str | bytes) -> bool:
-        """True if the image has a snapshot called `name`."""
-    def snap_get_group_namespace(self, snap_id: int) -> dict[str, Any]:
-        """For a group snapshot: {'pool': group pool id, 'name': group name, 'snap_name': group snapshot name}.
+        """Read from snapshot `name` from now on (the handle becomes read-only); None goes back to the head.
 
-        InvalidArgument if the snapshot is not in the group namespace, ImageNotFound if there is none.
+        Waits first for this handle's calls and aio operations in flight (librbd would hang switching under them).
+
+        :param name: name of the snapshot, or None for the head
+        :type name: str or bytes or None
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes/None or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on the image
+        """
+    def set_snap_by_id(self, snap_id: int) -> Any:
+        """Read from snapshot `snap_id` from now on; a false value (None, 0) goes back to the head.
+
+        Waits first for this handle's calls and aio operations in flight (librbd would hang switching under them).
+
+        :param snap_id: id of the snapshot, or None (or 0) for the head
+        :type snap_id: int or None
+        :rtype: None
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is neither an int nor a false value
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
+        :raises ImageBusy: called from a progress or diff_iterate callback of a call still running on the image
+        """
+    def set_snap_limit(self, limit: int) -> Any:
+        """Allow the image at most `limit` snapshots: create_snap() then raises DiskQuotaExceeded past it.
+
+        :param limit: the most snapshots the image may have
+        :type limit: int
+        :returns: 0, as upstream
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `limit` is not an int
+        :raises OverflowError: `limit` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and a client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock), or the image was opened read-only
+        """
+    def size(self) -> int:
+        """The image size in bytes (at the snapshot the image is set to).
+
+        Once encryption is loaded (`encryption_load`), the size of the plaintext: the LUKS header is not counted.
+
+        :returns: the size in bytes
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
+    def snap_exists(self, name: str | bytes) -> bool:
+        """Whether the image has a snapshot called `name`.
+
+        :param name: name of the snapshot
+        :type name: str or bytes
+        :returns: True if the snapshot exists
+        :rtype: bool
+        :raises InvalidArgument: the image is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
+    def snap_get_group_namespace(self, snap_id: int) -> dict[str, Any]:
+        """Which group snapshot made snapshot `snap_id` (a snapshot in the group namespace).
+
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: {'pool': the group's pool id, 'name': the group's name, 'snap_name': the group snapshot's name}
+        :rtype: dict
+        :raises InvalidArgument: the image is closed, or the snapshot is not in the group namespace
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
         """
     def snap_get_id(self, snap_name: str | bytes) -> int:
-        """The id of snapshot `snap_name` (ImageNotFound if there is none)."""
-    def snap_get_mirror_namespace(self, snap_id: int) -> dict[str, Any]:
-        """For a mirror snapshot: a dict with state (RBD_SNAP_MIRROR_STATE_*), mirror_peer_uuids (list),
-        complete (bool), primary_mirror_uuid, primary_snap_id and last_copied_object_number.
+        """The id of snapshot `snap_name`.
 
-        InvalidArgument if the snapshot is not in the mirror namespace, ImageNotFound if there is none.
+        :param snap_name: name of the snapshot
+        :type snap_name: str or bytes
+        :returns: the snapshot's id
+        :rtype: int
+        :raises InvalidArgument: the image is closed, or `snap_name` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `snap_name`
+        """
+    def snap_get_mirror_namespace(self, snap_id: int) -> dict[str, Any]:
+        """The mirroring state of mirror snapshot `snap_id`.
+
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: {'state': RBD_SNAP_MIRROR_STATE_*, 'mirror_peer_uuids': list of str, 'complete': bool,
+            'primary_mirror_uuid': str, 'primary_snap_id': int, 'last_copied_object_number': int}
+        :rtype: dict
+        :raises InvalidArgument: the image is closed, or the snapshot is not in the mirror namespace
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
         """
     def snap_get_name(self, snap_id: int) -> str:
-        """The name (str) of snapshot `snap_id` (ImageNotFound if there is none)."""
-    def snap_get_namespace_type(self, snap_id: int) -> int:
-        """The namespace of snapshot `snap_id`: RBD_SNAP_NAMESPACE_TYPE_USER, _GROUP, _TRASH or _MIRROR."""
-    def snap_get_trash_namespace(self, snap_id: int) -> dict[str, Any]:
-        """For a snapshot in the trash namespace: {'original_name': its name before it was removed}.
+        """The name of snapshot `snap_id`.
 
-        InvalidArgument if the snapshot is not in the trash namespace, ImageNotFound if there is none.
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: the snapshot's name
+        :rtype: str
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
+        """
+    def snap_get_namespace_type(self, snap_id: int) -> int:
+        """The namespace snapshot `snap_id` belongs to.
+
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: RBD_SNAP_NAMESPACE_TYPE_USER, _GROUP, _TRASH or _MIRROR
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
+        """
+    def snap_get_trash_namespace(self, snap_id: int) -> dict[str, Any]:
+        """What snapshot `snap_id` was before it moved to the trash namespace (removed while it had clone v2
+        children).
+
+        From librbd 1.20 the dict also has 'original_namespace_type'.
+
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: {'original_name': its name before it was removed}
+        :rtype: dict
+        :raises InvalidArgument: the image is closed, or the snapshot is not in the trash namespace
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
         """
     def sparsify(self, sparse_size: int) -> Any:
-        """Deallocate the zero-filled runs of at least `sparse_size` bytes (a power of two, at least 4096, else
-        InvalidArgument).
+        """Deallocate the zero-filled runs of the image of at least `sparse_size` bytes.
+
+        :param sparse_size: smallest run of zeroes to deallocate, in bytes: a power of two, at least 4096
+        :type sparse_size: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `sparse_size` is not a power of two of at least 4096
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `sparse_size` is not an int
+        :raises OverflowError: `sparse_size` is negative or does not fit a C size_t
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
         """
     def stat(self) -> dict[str, Any]:
-        """A dict with size, obj_size, num_objs, order, block_name_prefix, parent_pool and parent_name."""
+        """The image's basic layout, as a dict.
+
+        Keys: size (bytes), obj_size (bytes per object), num_objs (objects for the whole size), order (obj_size is
+        2**order bytes), block_name_prefix (str), parent_pool and parent_name. librbd no longer fills the last two:
+        parent_pool is always 2**64 - 1 and parent_name always b"" (kept as upstream has them; see `parent_info()`).
+
+        :returns: {'size': int, 'obj_size': int, 'num_objs': int, 'order': int, 'block_name_prefix': str,
+            'parent_pool': int, 'parent_name': bytes}
+        :rtype: dict
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def stripe_count(self) -> int:
-        """The stripe count."""
+        """The stripe count.
+
+        :returns: how many objects a stripe spans (1 unless the image was created with fancy striping)
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def stripe_unit(self) -> int:
-        """The stripe unit in bytes."""
+        """The stripe unit in bytes.
+
+        :returns: the stripe unit in bytes (the object size unless the image was created with fancy striping)
+        :rtype: int
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def unlock(self, cookie: str | bytes) -> Any:
-        """Release this client's advisory lock `cookie` (ImageNotFound if it holds none by that name)."""
+        """Release this client's advisory lock `cookie`.
+
+        :param cookie: the lock's name, as given to `lock_exclusive()` or `lock_shared()`
+        :type cookie: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or `cookie` is not str/bytes or holds a NUL byte
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: this client holds no lock `cookie` on the image
+        """
     def unprotect_snap(self, name: str | bytes) -> Any:
-        """Unprotect snapshot `name`. ImageBusy while it has clone children; InvalidArgument if not protected."""
+        """Unprotect snapshot `name`, so that it can be removed.
+
+        :param name: name of the snapshot
+        :type name: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the image is closed, `name` is not str/bytes or holds a NUL byte, or the snapshot is
+            not protected
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageNotFound: the image has no snapshot `name`
+        :raises ImageBusy: the snapshot still has clone children
+        :raises ReadOnlyImage: the image was opened read-only or is set to a snapshot, or has the
+            exclusive-lock feature and a client holds an advisory lock on it
+        """
     def update_features(self, features: int, enabled: bool) -> Any:
-        """Enable (`enabled` true) or disable the RBD_FEATURE_* bits in `features`."""
+        """Enable (`enabled` true) or disable the RBD_FEATURE_* bits in `features`.
+
+        Only some features can change on an existing image (exclusive-lock, object-map, fast-diff, journaling, ...),
+        and librbd checks their dependencies (object-map needs exclusive-lock, fast-diff needs object-map).
+
+        :param features: mask of the RBD_FEATURE_* bits to change
+        :type features: int
+        :param enabled: True to enable them, False to disable them
+        :type enabled: bool
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or librbd refuses the change (a feature that cannot change on
+            an existing image, a dependency missing or still in use, unknown bits)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it and it has the exclusive-lock feature
+        :raises OverflowError: `features` is negative or not below 2**64
+        :raises TypeError: `features` is not an integer
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def watchers_list(self) -> WatcherIterator:
-        """A WatcherIterator of {'addr', 'id', 'cookie'} for the clients watching the image (open handles)."""
+        """List the clients watching the image (its open handles), read when the iterator is created.
+
+        :returns: an iterator of dicts {'addr': str, 'id': int, 'cookie': int}, one per watcher
+        :rtype: WatcherIterator
+        :raises InvalidArgument: the image is closed
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        """
     def write(self, data: Buffer, offset: int, fadvise_flags: int = 0) -> int:
         """Write `data` (any C-contiguous bytes-like object) at `offset`; returns the number of bytes written.
 
-        Images do not grow by writing: past the end raises InvalidArgument. A str raises TypeError.
+        Images do not grow by writing: a write that starts at or past the end raises InvalidArgument and writes
+        nothing; one that reaches past the end writes the part that fits, then raises IncompleteWriteError (as
+        upstream does; `writev`, `writesame` and `compare_and_write` refuse such a write whole). A str raises
+        TypeError.
+
+        :param data: the bytes to write
+        :type data: bytes-like object
+        :param offset: byte offset in the image where writing starts
+        :type offset: int
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes written: len(data) in bytes
+        :rtype: int
+        :raises TypeError: `data` is a str or not a bytes-like object, or `offset` is not an integer
+        :raises ValueError: `data` is not C-contiguous
+        :raises InvalidArgument: the image is closed, or a non-empty write starts at or past the end of the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises IncompleteWriteError: the range reaches past the end of the image: only the part within it was written
+        :raises OverflowError: `offset` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def write_zeroes(self, offset: int, length: int, zero_flags: int = 0) -> Any:
-        """Zero `length` bytes at `offset`; RBD_WRITE_ZEROES_FLAG_THICK_PROVISION allocates them."""
+        """Zero `length` bytes at `offset`; RBD_WRITE_ZEROES_FLAG_THICK_PROVISION allocates them.
+
+        Without the flag librbd may deallocate the range, as `discard` does. A range that reaches past the end of
+        the image is cut at the end; one that starts at or past the end raises InvalidArgument.
+
+        :param offset: byte offset in the image where the range starts
+        :type offset: int
+        :param length: number of bytes to zero
+        :type length: int
+        :param zero_flags: RBD_WRITE_ZEROES_FLAG_* bits (0: none)
+        :type zero_flags: int
+        :rtype: None
+        :raises InvalidArgument: the image is closed, the range starts at or past the end of the image or ends past
+            2**64 - 1, or `zero_flags` holds bits librbd does not know
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises OverflowError: `offset` or `length` is negative or not below 2**64, or `zero_flags` does not fit a C
+            int
+        :raises TypeError: an argument is not an integer
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def writesame(self, offset: int, length: int, data: Buffer, fadvise_flags: int = 0) -> Any:
-        """Fill `length` bytes at `offset` with copies of `data` (any C-contiguous bytes-like object); returns
-        `length`. `length` must be a multiple of len(data), and `data` must not be empty (InvalidArgument).
-        A range reaching past the end of the image raises InvalidArgument and writes nothing (librbd alone
-        would write the part that fits).
+        """Fill `length` bytes at `offset` with copies of `data`; returns `length`.
+
+        `data` is any C-contiguous bytes-like object, not empty, and `length` must be a multiple of its size
+        (InvalidArgument otherwise). A range reaching past the end of the image raises InvalidArgument and writes
+        nothing (librbd alone would write the part that fits).
+
+        :param offset: byte offset in the image where writing starts
+        :type offset: int
+        :param length: number of bytes to fill
+        :type length: int
+        :param data: the pattern to repeat
+        :type data: bytes-like object
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes written: `length`
+        :rtype: int
+        :raises TypeError: `data` is a str or not a bytes-like object, or an integer argument is not an integer
+        :raises ValueError: `data` is not C-contiguous
+        :raises InvalidArgument: the image is closed, `data` is empty, `length` is not a multiple of its size, or the
+            range reaches past the end of the image (nothing written)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises OverflowError: `offset` or `length` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def writev(self, buffers: Sequence[Buffer], offset: int) -> int:
-        """Write each of `buffers` (any C-contiguous bytes-like objects) back to back at `offset`, without
-        copying them; returns the total number of bytes written. Images do not grow: a write reaching past
-        the end raises InvalidArgument and writes nothing (librbd alone would drop the tail silently).
+        """Write each of `buffers` back to back at `offset`, without copying them; returns the total written.
+
+        `buffers` is a sequence of C-contiguous bytes-like objects (at most 1024). Images do not grow: a write
+        reaching past the end raises InvalidArgument and writes nothing (librbd alone would drop the tail silently).
+        An empty sequence writes nothing and returns 0.
+
+        :param buffers: the data to write, in image order
+        :type buffers: sequence of bytes-like objects
+        :param offset: byte offset in the image where writing starts
+        :type offset: int
+        :returns: the total number of bytes written
+        :rtype: int
+        :raises TypeError: `buffers` is a single buffer or not iterable, an item is a str or not a bytes-like object,
+            or `offset` is not an integer
+        :raises ValueError: an item is not C-contiguous
+        :raises InvalidArgument: the image is closed, `buffers` holds more than 1024 buffers, or the range reaches
+            past the end of the image (nothing written)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory lock
+            on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd would wait forever for
+            the exclusive lock a write needs)
+        :raises OverflowError: `offset` is negative or too large
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
 
 class ImageFile(io.RawIOBase):
@@ -776,46 +2353,174 @@ class ImageFile(io.RawIOBase):
 
     Wrap it in io.BufferedReader / BufferedWriter / BufferedRandom for small reads and writes. Like other raw
     files, one ImageFile must not be used from several threads at once (its position is shared).
+
+    :param image: the open image to read and write
+    :type image: Image
+    :param writable: whether the file may write (None: ask the image, as above)
+    :type writable: bool or None
+    :param close_image: whether `close()` closes the image too
+    :type close_image: bool
+    :raises TypeError: `image` is not an Image
+    :raises InvalidArgument: the image is closed
+    :raises ConnectionShutdown: `writable` is None and the image's rados.Rados was shut down
     """
     def __init__(self, image: Image, writable: bool | None = None, close_image: bool = False) -> None: ...
     def __repr__(self) -> str: ...
     def close(self) -> None:
-        """Flush, then close this file; the image too if the file was made with close_image=True."""
+        """Flush, then close this file; the image too if the file was made with close_image=True.
+
+        Closing twice does nothing. When the image was closed first, nothing is flushed. The file is closed (and the
+        image too, with close_image=True) even when the flush raises.
+
+        :rtype: None
+        :raises ConnectionShutdown: the file is writable and the image's rados.Rados was shut down (the flush
+            failed)
+        :raises ReadOnlyImage: the flush was refused: this client holds an advisory lock on the image and it has the
+            exclusive-lock feature
+        :raises ImageBusy: close_image=True and this is called from a callback of a call still running on the image
+        """
     closed: Any
     def flush(self) -> Any:
-        """Make the writes so far persistent (librbd flush); nothing to do for a read-only file."""
+        """Make the writes so far persistent (librbd flush); nothing to do for a read-only file.
+
+        :rtype: None
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the image was closed (writable file)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down (writable file)
+        :raises ReadOnlyImage: this client holds an advisory lock on the image and it has the exclusive-lock feature
+        """
     image: Any
     def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes from the current position (all up to the end when `size` is negative or None);
-        b"" at or past the end.
+        """Up to `size` bytes from the current position; b"" at or past the end.
+
+        All bytes up to the end of the image when `size` is negative or None. The position moves past the bytes read.
+
+        :param size: the most bytes to read; negative or None: up to the end
+        :type size: int or None
+        :returns: the bytes read; fewer than `size` only at the end of the image
+        :rtype: bytes
+        :raises ValueError: the file is closed
+        :raises TypeError: `size` is not an integer
+        :raises InvalidArgument: the image was closed, or the ImageFile was never initialised
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image and a read would wait forever for its
+            exclusive lock (see Image.read)
+        :raises MemoryError: the bytes cannot be allocated
         """
     def readable(self) -> bool:
-        """True: images can always be read."""
+        """True: images can always be read.
+
+        :returns: True
+        :rtype: bool
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the ImageFile was never initialised (a subclass whose __init__ did not call
+            ImageFile.__init__)
+        """
     def readall(self) -> bytes:
-        """Everything from the current position to the end of the image."""
+        """Everything from the current position to the end of the image.
+
+        The position moves to the end. Mind the size: the whole rest of the image is read into memory.
+
+        :returns: the bytes up to the end; b"" at or past the end
+        :rtype: bytes
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the image was closed, or the ImageFile was never initialised
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image and a read would wait forever for its
+            exclusive lock (see Image.read)
+        :raises MemoryError: the bytes cannot be allocated
+        """
     def readinto(self, buffer: WriteableBuffer) -> int:
-        """Read into `buffer` (a writable bytes-like object) without a copy; returns the number of bytes read,
-        0 at or past the end of the image.
+        """Read into `buffer` without a copy; returns the number of bytes read, 0 at or past the end.
+
+        `buffer` is a writable bytes-like object; the read starts at the current position, which moves past the bytes
+        read.
+
+        :param buffer: where the bytes read are stored (up to its size in bytes)
+        :type buffer: writable bytes-like object
+        :returns: the number of bytes read; 0 at or past the end of the image
+        :rtype: int
+        :raises ValueError: the file is closed
+        :raises TypeError: `buffer` is not a bytes-like object, is read-only, or is not C-contiguous
+        :raises InvalidArgument: the image was closed, or the ImageFile was never initialised
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ImageBusy: this client holds an advisory lock on the image and a read would wait forever for its
+            exclusive lock (see Image.read)
         """
     def seek(self, offset: int, whence: int = 0) -> int:
-        """Move to `offset` from the start (SEEK_SET), the current position (SEEK_CUR) or the end of the image
-        (SEEK_END); returns the new position. Past the end is allowed; before the start raises ValueError.
+        """Move to `offset` from the start, the current position or the end of the image; returns the new position.
+
+        `whence` is SEEK_SET (from the start), SEEK_CUR (from the current position) or SEEK_END (from the end of the
+        image). Past the end is allowed; before the start raises ValueError.
+
+        :param offset: the move in bytes, relative to `whence` (may be negative)
+        :type offset: int
+        :param whence: io.SEEK_SET (0), io.SEEK_CUR (1) or io.SEEK_END (2)
+        :type whence: int
+        :returns: the new position
+        :rtype: int
+        :raises ValueError: the file is closed, `whence` is not one of the three, or the position would be negative
+        :raises TypeError: `offset` is not an integer
+        :raises InvalidArgument: the image was closed, or the ImageFile was never initialised
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
         """
     def seekable(self) -> bool:
-        """True: any position can be set, also past the end."""
+        """True: any position can be set, also past the end.
+
+        :returns: True
+        :rtype: bool
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the ImageFile was never initialised (a subclass whose __init__ did not call
+            ImageFile.__init__)
+        """
     def tell(self) -> int:
-        """The current position."""
+        """The current position.
+
+        :returns: the byte offset in the image where the next read or write starts
+        :rtype: int
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the ImageFile was never initialised (a subclass whose __init__ did not call
+            ImageFile.__init__)
+        """
     def writable(self) -> bool:
-        """True unless the image (or this file) is read-only."""
+        """True unless the image (or this file) is read-only.
+
+        :returns: whether `write` may be called
+        :rtype: bool
+        :raises ValueError: the file is closed
+        :raises InvalidArgument: the ImageFile was never initialised (a subclass whose __init__ did not call
+            ImageFile.__init__)
+        """
     def write(self, data: Buffer) -> int:
         """Write `data` (any bytes-like object) at the current position; returns its length in bytes.
 
         Raises io.UnsupportedOperation on a read-only file, and the builtin OSError (ENOSPC) without writing
-        anything when the data would pass the end of the image.
+        anything when the data would pass the end of the image. The position moves past the bytes written.
+
+        :param data: the bytes to write
+        :type data: bytes-like object
+        :returns: the number of bytes written: the size of `data` in bytes
+        :rtype: int
+        :raises io.UnsupportedOperation: the file is read-only
+        :raises builtins.OSError: errno ENOSPC: the data would pass the end of the image (nothing written); images
+            do not grow by writing
+        :raises ValueError: the file is closed, or `data` is not C-contiguous
+        :raises TypeError: `data` is a str or not a bytes-like object
+        :raises InvalidArgument: the image was closed, or the ImageFile was never initialised
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the file was made writable over a read-only image, or this client holds an advisory
+            lock on the image and it has the exclusive-lock feature
         """
 
 class ImageIterator:
-    """Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched when created."""
+    """Iterates over {'id', 'name'} dicts, one per image of a pool; the list is fetched when created.
+
+    :param ioctx: the pool (and namespace) to list
+    :type ioctx: rados.Ioctx
+    :raises TypeError: `ioctx` is not a rados.Ioctx
+    :raises InvalidArgument: `ioctx` is closed, or its rados.Rados is not connected
+    :raises OSError: another error from librbd, as the subclass its errno maps to
+    """
     def __init__(self, ioctx: rados.Ioctx) -> None: ...
     def __iter__(self) -> Iterator[Any]:
         """Implement iter(self)."""
@@ -836,7 +2541,16 @@ class MetadataIterator:
     def __iter__(self) -> Iterator[Any]:
         """Implement iter(self)."""
     def get_next_chunk(self) -> None:
-        """Fetch the next page of (key, value) pairs (after the last key fetched); iterating continues from it."""
+        """Fetch the next page of (key, value) pairs (after the last key fetched); iterating continues from it.
+
+        Iterating fetches the pages for you; this is upstream's manual paging.
+
+        :rtype: None
+        :raises InvalidArgument: the image is closed, or the iterator was made without running its ``__init__``
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises LogicError: librbd listed a different number of keys and values
+        :raises UnicodeDecodeError: a key or value is not valid UTF-8
+        """
 
 class MirrorImageInfoIterator:
     """Iterates over (image_id, {'mode', 'global_id', 'state', 'primary'}) for the pool's mirrored images,
@@ -846,7 +2560,14 @@ class MirrorImageInfoIterator:
     def __iter__(self) -> Iterator[Any]:
         """Implement iter(self)."""
     def get_next_chunk(self) -> None:
-        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you).
+
+        After an empty page the next call starts over from the first image.
+
+        :rtype: None
+        :raises InvalidArgument: the ioctx was closed or its rados.Rados shut down, or the iterator was made without
+            running its ``__init__``
+        """
 
 class MirrorImageInstanceIdIterator:
     """Iterates over (image_id, instance_id) for the images an rbd-mirror instance replays, `max_read` at a
@@ -856,7 +2577,14 @@ class MirrorImageInstanceIdIterator:
     def __iter__(self) -> Iterator[Any]:
         """Implement iter(self)."""
     def get_next_chunk(self) -> None:
-        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you).
+
+        After an empty page the next call starts over from the first image.
+
+        :rtype: None
+        :raises InvalidArgument: the ioctx was closed or its rados.Rados shut down, or the iterator was made without
+            running its ``__init__``
+        """
 
 class MirrorImageStatusIterator:
     """Iterates over the status dicts of the pool's mirrored images, fetched `max_read` at a time.
@@ -868,7 +2596,14 @@ class MirrorImageStatusIterator:
     def __iter__(self) -> Iterator[Any]:
         """Implement iter(self)."""
     def get_next_chunk(self) -> None:
-        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you)."""
+        """Fetch the next page of at most `max_read` entries (upstream's paging; iteration calls it for you).
+
+        After an empty page the next call starts over from the first image.
+
+        :rtype: None
+        :raises InvalidArgument: the ioctx was closed or its rados.Rados shut down, or the iterator was made without
+            running its ``__init__``
+        """
 
 class MirrorPeerIterator:
     """Iterates over the pool's mirroring peers as dicts: uuid, direction, site_name, cluster_name (the same
@@ -886,65 +2621,295 @@ class PoolMetadataIterator:
     def __iter__(self) -> Iterator[Any]:
         """Implement iter(self)."""
     def get_next_chunk(self) -> None:
-        """Fetch the next page of (key, value) pairs (after the last key fetched); iterating continues from it."""
+        """Fetch the next page of (key, value) pairs (after the last key fetched); iterating continues from it.
+
+        Iterating fetches the pages for you; this is upstream's manual paging.
+
+        :rtype: None
+        :raises InvalidArgument: the ioctx was closed or its rados.Rados shut down, or the iterator was made without
+            running its ``__init__``
+        :raises LogicError: librbd listed a different number of keys and values
+        :raises UnicodeDecodeError: a key or value is not valid UTF-8
+        """
 
 class RBD:
     """Pool-level operations: create, clone, list, remove and rename images; trash, namespaces, groups,
     migration, mirroring, pool metadata and configuration. It holds no state: one instance serves any pool.
     """
     def aio_open_image(self, oncomplete: Callable[..., object] | None, ioctx: rados.Ioctx, name: str | bytes | None = None, snapshot: str | bytes | None = None, read_only: bool = False, image_id: str | bytes | None = None) -> Completion:
-        """Open an image asynchronously; `oncomplete(completion, image)` (check `completion.get_return_value()`).
+        """Open an image asynchronously, by `name` or by `image_id` (exactly one).
 
-        Returns the Completion. Until the open completes the image counts as closed.
+        `oncomplete(completion, image)` gets the Image: check `completion.get_return_value()` (0, or the negative
+        errno of a failed open, e.g. -ENOENT for a missing image or snapshot). Until the open completes the image
+        counts as closed.
+
+        :param oncomplete: called on the module's dispatcher thread once the open finished:
+            `oncomplete(completion, image)`; None: no callback
+        :type oncomplete: callable or None
+        :param ioctx: the image's pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param name: name of the image (or None with `image_id`)
+        :type name: str or bytes or None
+        :param snapshot: name of the snapshot to open the image at; None: the head
+        :type snapshot: str or bytes or None
+        :param read_only: open without taking the exclusive lock
+        :type read_only: bool
+        :param image_id: id of the image (or None with `name`)
+        :type image_id: str or bytes or None
+        :returns: the Completion of the open
+        :rtype: Completion
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, both or neither of `name` and `image_id` are given, a name is not
+            str/bytes or holds a NUL byte, or the interpreter is exiting
         """
     def clone(self, p_ioctx: rados.Ioctx, p_name: str | bytes, p_snapname: str | bytes, c_ioctx: rados.Ioctx, c_name: str | bytes, features: int | None = None, order: int | None = None, stripe_unit: int | None = None, stripe_count: int | None = None, data_pool: str | bytes | None = None, clone_format: int | None = None) -> Any:
-        """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapname` of image
-        `p_name` in `p_ioctx`.
+        """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapname` of image `p_name` in
+        `p_ioctx`.
 
-        `clone_format` 1 needs a protected snapshot (else InvalidArgument), 2 does not; None follows the
-        cluster's rbd_default_clone_format. The other options are as in RBD.create. A missing parent or
-        snapshot raises ImageNotFound, an existing `c_name` ImageExists.
+        `clone_format` 1 needs a protected snapshot, 2 does not. The other options are as in RBD.create. From librbd
+        1.20 the snapshot may be given by id too, and the parameter is called `p_snapshot`.
+
+        :param p_ioctx: the parent's pool (and namespace)
+        :type p_ioctx: rados.Ioctx
+        :param p_name: name of the parent image
+        :type p_name: str or bytes
+        :param p_snapname: name of the parent's snapshot
+        :type p_snapname: str or bytes
+        :param c_ioctx: the pool (and namespace) of the new clone
+        :type c_ioctx: rados.Ioctx
+        :param c_name: name of the new clone
+        :type c_name: str or bytes
+        :param features: RBD_FEATURE_* mask of the clone; None: the parent's
+        :type features: int or None
+        :param order: object size of the clone as a power of two (2**order bytes); None: the parent's
+        :type order: int or None
+        :param stripe_unit: stripe unit in bytes; None: the parent's
+        :type stripe_unit: int or None
+        :param stripe_count: objects a stripe spans; None: the parent's
+        :type stripe_count: int or None
+        :param data_pool: pool for the clone's data objects; None: none of its own
+        :type data_pool: str or bytes or None
+        :param clone_format: 1 (the snapshot must be protected) or 2; None: the cluster's rbd_default_clone_format
+        :type clone_format: int or None
+        :rtype: None
+        :raises InvalidArgument: an ioctx is closed, a name is not str/bytes or holds a NUL byte, or the
+            snapshot is not protected with `clone_format` 1
+        :raises TypeError: an ioctx is not a rados.Ioctx, or an option is not an int
+        :raises OverflowError: an option is negative or does not fit 64 bits
+        :raises ImageNotFound: the parent image or its snapshot does not exist
+        :raises ImageExists: `c_name` already exists
         """
     def config_get(self, ioctx: rados.Ioctx, key: str | bytes) -> str:
-        """The value (str) of the pool's override of option `key`; KeyError if it has none."""
+        """The value of the pool's override of option `key` (stored as the pool metadata `conf_<key>`).
+
+        An option the pool does not override, or an unknown one, raises KeyError; config_list gives effective values.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :returns: the overriding value
+        :rtype: str
+        :raises KeyError: the pool does not override `key`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `key` is not str or bytes or holds a NUL byte
+        """
     def config_list(self, ioctx: rados.Ioctx) -> Any:
-        """A ConfigPoolIterator of {'name', 'value', 'source'} for every rbd option as the pool's images see it."""
+        """Every rbd_* option as the pool's images see it: a ConfigPoolIterator of {'name', 'value', 'source'} dicts.
+
+        `value` is the effective value (str); `source` is RBD_CONFIG_SOURCE_CONFIG (the client's configuration) or
+        RBD_CONFIG_SOURCE_POOL (an override of the pool). The list is read now.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over one dict per option
+        :rtype: ConfigPoolIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
     def config_remove(self, ioctx: rados.Ioctx, key: str | bytes) -> Any:
-        """Remove the pool's override of option `key`; KeyError if it has none."""
+        """Remove the pool's override of option `key`: the client's value applies again to the pool's images.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :rtype: None
+        :raises KeyError: the pool does not override `key`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `key` is not str or bytes or holds a NUL byte
+        """
     def config_set(self, ioctx: rados.Ioctx, key: str | bytes, value: str | bytes) -> Any:
-        """Override option `key` with `value` for the pool's images (InvalidArgument for an unknown option)."""
+        """Override option `key` with `value` for the pool's images (stored as the pool metadata `conf_<key>`).
+
+        An image's own override (Image.config_set) still wins over the pool's. librbd checks the option: an unknown
+        option or a value it does not accept raises InvalidArgument.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the option's name, e.g. 'rbd_cache'
+        :type key: str or bytes
+        :param value: the value, as text (e.g. 'false', '65536')
+        :type value: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `key` is not an rbd option, `value` is not valid for it, either is not str or bytes
+            or holds a NUL byte, or `ioctx` is closed
+        """
     def create(self, ioctx: rados.Ioctx, name: str | bytes, size: int, order: int | None = None, old_format: bool = False, features: int | None = None, stripe_unit: int | None = None, stripe_count: int | None = None, data_pool: str | bytes | None = None) -> Any:
         """Create an image of `size` bytes.
 
-        `order` sets the object size (2**order bytes). `old_format` makes a format 1 image (deprecated, needs
-        RBD_FORCE_ALLOW_V1=1 in librbd's environment) and then takes no features, striping or data pool.
-        `features` is a mask of RBD_FEATURE_* (None: the cluster default); `data_pool` puts data in another pool.
+        `order` sets the object size (2**order bytes). `features` is a mask of RBD_FEATURE_* (None: the cluster
+        default); `data_pool` puts data in another pool; `stripe_unit` and `stripe_count` set fancy striping.
+        `old_format` true takes librbd's legacy create call (as upstream does), which takes no features, striping or
+        data pool: it makes a format 1 image (deprecated) only where librbd's rbd_default_format option is 1 (and
+        RBD_FORCE_ALLOW_V1=1 is in librbd's environment); otherwise a format 2 image with the default features.
         Raises ImageExists if the name is taken.
+
+        :param ioctx: the pool (and namespace) to create the image in
+        :type ioctx: rados.Ioctx
+        :param name: the new image's name
+        :type name: str or bytes
+        :param size: the image size in bytes
+        :type size: int
+        :param order: log2 of the object size, 12 to 25 (None: the default, 22: 4 MiB objects)
+        :type order: int or None
+        :param old_format: use librbd's legacy create call (see above)
+        :type old_format: bool
+        :param features: mask of RBD_FEATURE_* bits (None: the rbd_default_features option)
+        :type features: int or None
+        :param stripe_unit: bytes per stripe unit (None: the object size)
+        :type stripe_unit: int or None
+        :param stripe_count: objects a stripe spans (None: 1)
+        :type stripe_count: int or None
+        :param data_pool: name of the pool that holds the image's data (None: the image's own pool)
+        :type data_pool: str or bytes or None
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or its rados.Rados is not connected
+        :raises InvalidArgument: `name` or `data_pool` is not a string or holds a NUL byte; `old_format` with
+            features, striping or a data pool; or librbd refuses the layout (e.g. a stripe unit that does not divide the
+            object size)
+        :raises ImageExists: an image named `name` exists already
+        :raises ImageNotFound: the pool `data_pool` does not exist
+        :raises ArgumentOutOfRange: `order` is outside 12 to 25
+        :raises FunctionNotSupported: `features` holds bits librbd does not know
+        :raises OverflowError: `size` or an option is negative or too large
+        :raises TypeError: `size` or an option is not an integer
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def features_from_string(self, str_features: str | bytes) -> int:
-        """The RBD_FEATURE_* mask for 'layering,exclusive-lock,...'; unknown names: InvalidArgument."""
+        """The RBD_FEATURE_* mask for 'layering,exclusive-lock,...'; unknown names: InvalidArgument.
+
+        :param str_features: feature names, comma-separated
+        :type str_features: str or bytes
+        :returns: the mask of RBD_FEATURE_* bits
+        :rtype: int
+        :raises InvalidArgument: `str_features` is not a string, holds a NUL byte, or names a feature librbd does not
+            know
+        """
     def features_to_string(self, features: int) -> str:
-        """'layering,exclusive-lock,...' for a mask of RBD_FEATURE_* bits; unknown bits: InvalidArgument."""
+        """'layering,exclusive-lock,...' for a mask of RBD_FEATURE_* bits; unknown bits: InvalidArgument.
+
+        :param features: mask of RBD_FEATURE_* bits
+        :type features: int
+        :returns: the feature names, comma-separated ("" for 0)
+        :rtype: str
+        :raises InvalidArgument: `features` holds bits librbd does not know
+        :raises OverflowError: `features` is negative or not below 2**64
+        :raises TypeError: `features` is not an integer
+        """
     def group_create(self, ioctx: rados.Ioctx, name: str | bytes) -> Any:
-        """Create group `name` in the pool (and namespace) of `ioctx`; ObjectExists if it exists."""
+        """Create group `name` in the pool (and namespace) of `ioctx`.
+
+        :param ioctx: the group's pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param name: name of the new group
+        :type name: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `name` is not str/bytes or holds a NUL byte
+        :raises ObjectExists: the group already exists
+        """
     def group_list(self, ioctx: rados.Ioctx) -> builtins.list[str]:
-        """The names (str) of the groups in the pool (and namespace) of `ioctx`."""
+        """The groups in the pool (and namespace) of `ioctx`.
+
+        :param ioctx: the pool (and namespace) to list
+        :type ioctx: rados.Ioctx
+        :returns: the group names
+        :rtype: list of str
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
     def group_remove(self, ioctx: rados.Ioctx, name: str | bytes) -> Any:
-        """Remove group `name` with its group snapshots; its images stay (no error if it does not exist)."""
+        """Remove group `name` with its group snapshots; its images stay. No error if the group does not exist.
+
+        :param ioctx: the group's pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param name: name of the group
+        :type name: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `name` is not str/bytes or holds a NUL byte
+        """
     def group_rename(self, ioctx: rados.Ioctx, src: str | bytes, dest: str | bytes) -> Any:
-        """Rename group `src` to `dest`. As upstream, errors use the image classes (ImageNotFound,
-        ImageExists).
+        """Rename group `src` to `dest`. As upstream, errors use the image classes (ImageNotFound, ImageExists).
+
+        :param ioctx: the group's pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param src: current name of the group
+        :type src: str or bytes
+        :param dest: new name of the group
+        :type dest: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or a name is not str/bytes or holds a NUL byte
+        :raises ImageNotFound: there is no group `src`
+        :raises ImageExists: a group `dest` already exists
         """
     def list(self, ioctx: rados.Ioctx) -> builtins.list[str]:
-        """The names (str) of the images in the pool (and namespace) of `ioctx`."""
+        """The names (str) of the images in the pool (and namespace) of `ioctx`.
+
+        :param ioctx: the pool (and namespace) to list
+        :type ioctx: rados.Ioctx
+        :returns: the image names
+        :rtype: list of str
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or its rados.Rados is not connected
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def list2(self, ioctx: rados.Ioctx) -> ImageIterator:
-        """An ImageIterator of {'id', 'name'} dicts for the images of `ioctx`."""
+        """An ImageIterator of {'id', 'name'} dicts for the images of `ioctx`.
+
+        The list is read from librbd at once, when this is called.
+
+        :param ioctx: the pool (and namespace) to list
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over one {'id': str, 'name': str} dict per image
+        :rtype: ImageIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or its rados.Rados is not connected
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def migration_abort(self, ioctx: rados.Ioctx, image_name: str | bytes, on_progress: Callable[[int, int], object] | None = None) -> Any:
         """Cancel the migration of `image_name`: the destination is deleted and the source restored.
 
-        `on_progress(offset, total)` follows the deletion; a non-zero return value makes it fail with
-        OperationCanceled before the source is restored (aborting again finishes). An exception it raises is
-        reported through sys.unraisablehook.
+        What was written to the destination meanwhile is kept in the restored source. `on_progress(offset, total)`
+        follows the deletion; a non-zero return value makes it fail with OperationCanceled before the source is
+        restored (aborting again finishes). An exception it raises is reported through sys.unraisablehook.
+
+        :param ioctx: the pool (and namespace) of the source or the destination image
+        :type ioctx: rados.Ioctx
+        :param image_name: the source's or the destination's name
+        :type image_name: str or bytes
+        :param on_progress: called as `on_progress(offset, total)` while librbd works; None: no calls
+        :type on_progress: callable or None
+        :rtype: None
+        :raises ImageNotFound: there is no image `image_name`
+        :raises InvalidArgument: the image is not being migrated, `ioctx` is closed, or `image_name` is not str or
+            bytes or holds a NUL byte
+        :raises OperationCanceled: `on_progress` returned a non-zero value
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `on_progress` is neither callable nor None
         """
     def migration_commit(self, ioctx: rados.Ioctx, image_name: str | bytes, on_progress: Callable[[int, int], object] | None = None) -> Any:
         """Finish the executed migration of `image_name`: the source is deleted.
@@ -952,137 +2917,657 @@ class RBD:
         `on_progress(offset, total)` follows the source's deletion; a non-zero return value cancels that deletion
         (OperationCanceled: the migration is committed, the source stays in the trash). An exception it raises is
         reported through sys.unraisablehook.
+
+        :param ioctx: the pool (and namespace) of the source or the destination image
+        :type ioctx: rados.Ioctx
+        :param image_name: the source's or the destination's name
+        :type image_name: str or bytes
+        :param on_progress: called as `on_progress(offset, total)` while librbd works; None: no calls
+        :type on_progress: callable or None
+        :rtype: None
+        :raises ImageNotFound: there is no image `image_name`
+        :raises InvalidArgument: the image is not being migrated, or migration_execute has not finished; or `ioctx`
+            is closed, or `image_name` is not str or bytes or holds a NUL byte
+        :raises OperationCanceled: `on_progress` returned a non-zero value
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `on_progress` is neither callable nor None
         """
     def migration_execute(self, ioctx: rados.Ioctx, image_name: str | bytes, on_progress: Callable[[int, int], object] | None = None) -> Any:
         """Copy the data of the migration of `image_name` (either side's name) to the destination.
 
         `on_progress(offset, total)` is called as data is copied; librbd goes on whatever it returns (an exception
         it raises is reported through sys.unraisablehook).
+
+        :param ioctx: the pool (and namespace) of the source or the destination image
+        :type ioctx: rados.Ioctx
+        :param image_name: the source's or the destination's name
+        :type image_name: str or bytes
+        :param on_progress: called as `on_progress(offset, total)` while librbd works; None: no calls
+        :type on_progress: callable or None
+        :rtype: None
+        :raises ImageNotFound: there is no image `image_name`
+        :raises InvalidArgument: the image is not being migrated, `ioctx` is closed, or `image_name` is not str or
+            bytes or holds a NUL byte
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `on_progress` is neither callable nor None
         """
     def migration_prepare(self, ioctx: rados.Ioctx, image_name: str | bytes, dest_ioctx: rados.Ioctx, dest_image_name: str | bytes, features: int | None = None, order: int | None = None, stripe_unit: int | None = None, stripe_count: int | None = None, data_pool: str | bytes | None = None, clone_format: int | None = None, flatten: bool = False) -> Any:
         """Start migrating image `image_name` to `dest_image_name` in the pool of `dest_ioctx`.
 
         The keywords set the destination's layout (None: as the source); `flatten` makes a clone independent of
-        its parent. Then call migration_execute and migration_commit (or migration_abort).
+        its parent. Then call migration_execute and migration_commit (or migration_abort). The source goes to the
+        trash (source 'MIGRATION') and clients use the destination at once.
+
+        Upstream's module has `clone_format` and `flatten` from librbd 1.18; this one takes them with librbd 1.16
+        too. From librbd 1.18 the flatten option is always handed to librbd (0 or 1), as upstream; with 1.16 only
+        when `flatten` is true.
+
+        :param ioctx: the pool (and namespace) of the source image
+        :type ioctx: rados.Ioctx
+        :param image_name: the source image's name
+        :type image_name: str or bytes
+        :param dest_ioctx: the pool (and namespace) of the destination; may be `ioctx`
+        :type dest_ioctx: rados.Ioctx
+        :param dest_image_name: the destination image's name
+        :type dest_image_name: str or bytes
+        :param features: RBD_FEATURE_* bits of the destination (None: the source's)
+        :type features: int or None
+        :param order: log2 of the destination's object size (None: the source's)
+        :type order: int or None
+        :param stripe_unit: the destination's stripe unit in bytes (None: the source's)
+        :type stripe_unit: int or None
+        :param stripe_count: the destination's stripe count (None: the source's)
+        :type stripe_count: int or None
+        :param data_pool: the name of a pool for the destination's data (None: the source's)
+        :type data_pool: str or None
+        :param clone_format: the clone format (1 or 2) of a destination that is a clone (None: librbd's choice)
+        :type clone_format: int or None
+        :param flatten: copy the parent's data so that the destination is no longer a clone
+        :type flatten: bool
+        :rtype: None
+        :raises ImageNotFound: there is no image `image_name`
+        :raises ImageExists: an image `dest_image_name` already exists in the destination pool
+        :raises ArgumentOutOfRange: `order` is out of librbd's range
+        :raises TypeError: `ioctx` or `dest_ioctx` is not a rados.Ioctx, or a layout option is not an int
+        :raises OverflowError: a layout option is negative or not below ``2**64``
+        :raises InvalidArgument: an ioctx is closed, a name or `data_pool` is not str or bytes or holds a NUL byte,
+            or librbd refuses the layout
         """
     def migration_prepare_import(self, source_spec: str | dict[str, Any], dest_ioctx: rados.Ioctx, dest_image_name: str | bytes, features: int | None = None, order: int | None = None, stripe_unit: int | None = None, stripe_count: int | None = None, data_pool: str | bytes | None = None) -> Any:
         """Start importing into new image `dest_image_name` from the source described by `source_spec`.
 
         `source_spec` is librbd's JSON source spec as a str, or a dict (serialised for you), e.g.
         {"type": "raw", "stream": {"type": "file", "file_path": "/path/disk.img"}}. Then call
-        migration_execute and migration_commit (or migration_abort) on the destination.
+        migration_execute and migration_commit (or migration_abort) on the destination. The destination can be
+        read at once.
+
+        :param source_spec: the source, as JSON text or as a dict serialisable to JSON
+        :type source_spec: str or bytes or dict
+        :param dest_ioctx: the pool (and namespace) of the new image
+        :type dest_ioctx: rados.Ioctx
+        :param dest_image_name: the new image's name
+        :type dest_image_name: str or bytes
+        :param features: RBD_FEATURE_* bits of the new image (None: the client's default)
+        :type features: int or None
+        :param order: log2 of the new image's object size (None: the default)
+        :type order: int or None
+        :param stripe_unit: stripe unit in bytes (None: the default)
+        :type stripe_unit: int or None
+        :param stripe_count: stripe count (None: the default)
+        :type stripe_count: int or None
+        :param data_pool: the name of a pool for the new image's data (None: `dest_ioctx`'s pool)
+        :type data_pool: str or None
+        :rtype: None
+        :raises OSError: `source_spec` is not valid JSON (errno EBADMSG)
+        :raises ImageNotFound: the source does not exist (e.g. a missing file)
+        :raises ImageExists: an image `dest_image_name` already exists
+        :raises InvalidArgument: librbd refuses the spec or the layout, `dest_ioctx` is closed, or `source_spec`,
+            `dest_image_name` or `data_pool` is not of the types above or holds a NUL byte
+        :raises TypeError: `dest_ioctx` is not a rados.Ioctx, a layout option is not an int, or a dict `source_spec`
+            holds something JSON cannot serialise
+        :raises OverflowError: a layout option is negative or not below ``2**64``
         """
     def migration_status(self, ioctx: rados.Ioctx, image_name: str | bytes) -> dict[str, Any]:
-        """The state of the migration of `image_name` (either side's name): a dict with source_pool_id,
-        source_pool_namespace, source_image_name, source_image_id, dest_pool_id, dest_pool_namespace,
-        dest_image_name, dest_image_id, state (RBD_IMAGE_MIGRATION_STATE_*) and state_description.
+        """The state of the migration of `image_name` (either side's name).
+
+        A dict with source_pool_id, source_pool_namespace, source_image_name, source_image_id, dest_pool_id,
+        dest_pool_namespace, dest_image_name, dest_image_id, state (RBD_IMAGE_MIGRATION_STATE_*) and
+        state_description. For an import the source pool id is -1 and the source names are empty. `dest_pool_id` is
+        the destination's pool (upstream's module reports the source's there).
+
+        :param ioctx: the pool (and namespace) of the source or the destination image
+        :type ioctx: rados.Ioctx
+        :param image_name: the source's or the destination's name
+        :type image_name: str or bytes
+        :returns: the migration's state
+        :rtype: dict
+        :raises ImageNotFound: there is no image `image_name`
+        :raises InvalidArgument: the image is not being migrated, `ioctx` is closed, or `image_name` is not str or
+            bytes or holds a NUL byte
+        :raises TypeError: `ioctx` is not a rados.Ioctx
         """
     def mirror_image_info_list(self, ioctx: rados.Ioctx, mode_filter: int | None = None) -> MirrorImageInfoIterator:
-        """A MirrorImageInfoIterator over (image_id, {mode, global_id, state, primary}) of mirrored images.
+        """(image_id, {mode, global_id, state, primary}) of mirrored images, as a MirrorImageInfoIterator.
 
-        `mode_filter` (RBD_MIRROR_IMAGE_MODE_*) keeps only images mirrored in that mode; None keeps all.
+        `mode_filter` (RBD_MIRROR_IMAGE_MODE_*) keeps only images mirrored in that mode; None keeps all (an
+        unknown mode matches nothing). 1024 per page; the first page is read now.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param mode_filter: RBD_MIRROR_IMAGE_MODE_JOURNAL or RBD_MIRROR_IMAGE_MODE_SNAPSHOT; None: all modes
+        :type mode_filter: int or None
+        :returns: an iterator over (image_id, info dict) pairs
+        :rtype: MirrorImageInfoIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `mode_filter` is neither an int nor None
+        :raises OverflowError: `mode_filter` is negative or too large
+        :raises InvalidArgument: `ioctx` is closed
         """
     def mirror_image_instance_id_list(self, ioctx: rados.Ioctx) -> MirrorImageInstanceIdIterator:
-        """A MirrorImageInstanceIdIterator over (image_id, instance_id) of images claimed by rbd-mirror."""
+        """(image_id, instance_id) of images claimed by rbd-mirror, as a MirrorImageInstanceIdIterator.
+
+        Empty when no rbd-mirror daemon runs. 1024 per page; the first page is read now.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over (image_id, instance_id) pairs of str
+        :rtype: MirrorImageInstanceIdIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
     def mirror_image_status_list(self, ioctx: rados.Ioctx) -> MirrorImageStatusIterator:
-        """A MirrorImageStatusIterator over the status dicts of the pool's mirrored images."""
+        """The status dicts of the pool's mirrored images, as a MirrorImageStatusIterator (1024 per page).
+
+        Each dict is shaped as Image.mirror_image_get_status gives it, except that `info` has no 'primary'. The
+        first page is read now.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over the status dicts
+        :rtype: MirrorImageStatusIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
     def mirror_image_status_summary(self, ioctx: rados.Ioctx) -> builtins.list[tuple[int, int]]:
-        """[(MIRROR_IMAGE_STATUS_STATE_*, number of mirrored images in that state), ...] for the pool."""
+        """[(MIRROR_IMAGE_STATUS_STATE_*, number of mirrored images in that state), ...] for the pool.
+
+        States no image is in are left out ([] when nothing is mirrored).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: (state, count) pairs
+        :rtype: list of (int, int)
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
     def mirror_mode_get(self, ioctx: rados.Ioctx) -> int:
-        """The pool's mirror mode: RBD_MIRROR_MODE_DISABLED, _IMAGE or _POOL."""
+        """The pool's mirror mode: RBD_MIRROR_MODE_DISABLED, _IMAGE or _POOL.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: the mode
+        :rtype: int
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
     def mirror_mode_set(self, ioctx: rados.Ioctx, mirror_mode: int) -> Any:
         """Set the pool's mirror mode (RBD_MIRROR_MODE_*).
 
-        Disabling fails with ImageBusy while peers exist and InvalidArgument while images are mirrored.
+        Disabling fails with ImageBusy while peers exist and InvalidArgument while images are mirrored. Each time
+        mirroring is enabled the pool gets a new mirror uuid.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param mirror_mode: RBD_MIRROR_MODE_DISABLED, RBD_MIRROR_MODE_IMAGE or RBD_MIRROR_MODE_POOL
+        :type mirror_mode: int
+        :rtype: None
+        :raises ImageBusy: disabling while the pool has peers
+        :raises InvalidArgument: disabling while images are mirrored, an unknown mode, or `ioctx` is closed
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `mirror_mode` is not an int
+        :raises OverflowError: `mirror_mode` is negative or too large
         """
     def mirror_peer_add(self, ioctx: rados.Ioctx, site_name: str | bytes, client_name: str | bytes, direction: int = 2) -> str:
         """Add a mirroring peer `site_name` reached as `client_name`; returns its uuid.
 
         The direction is RX or RX_TX (TX alone: InvalidArgument); a site name already used raises ImageExists.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param site_name: the peer site's name
+        :type site_name: str or bytes
+        :param client_name: the client the peer is reached as, e.g. 'client.rbd-mirror-peer'
+        :type client_name: str or bytes
+        :param direction: RBD_MIRROR_PEER_DIRECTION_RX or RBD_MIRROR_PEER_DIRECTION_RX_TX
+        :type direction: int
+        :returns: the new peer's uuid
+        :rtype: str
+        :raises ImageExists: a peer with `site_name` exists already
+        :raises InvalidArgument: mirroring is disabled on the pool, `direction` is TX or not valid, `ioctx` is
+            closed, or a name is not str or bytes or holds a NUL byte
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `direction` is not an int
+        :raises OverflowError: `direction` is negative or too large
         """
     def mirror_peer_bootstrap_create(self, ioctx: rados.Ioctx) -> str:
         """A bootstrap token (str) for a peer cluster to import.
 
         It is base64 JSON with fsid, client_id, key and mon_host. Mirroring must be enabled on the pool.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: the token
+        :rtype: str
+        :raises InvalidArgument: mirroring is disabled on the pool, or `ioctx` is closed
+        :raises TypeError: `ioctx` is not a rados.Ioctx
         """
     def mirror_peer_bootstrap_import(self, ioctx: rados.Ioctx, direction: int, token: str | bytes) -> Any:
         """Add the peer described by a bootstrap `token` from another cluster (RBD_MIRROR_PEER_DIRECTION_*).
 
         A malformed token, or one from this same cluster, raises InvalidArgument.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param direction: RBD_MIRROR_PEER_DIRECTION_RX or RBD_MIRROR_PEER_DIRECTION_RX_TX
+        :type direction: int
+        :param token: the token mirror_peer_bootstrap_create gave on the other cluster
+        :type token: str or bytes
+        :rtype: None
+        :raises InvalidArgument: the token is malformed or comes from this cluster, `direction` is not valid,
+            `ioctx` is closed, or `token` is not str or bytes or holds a NUL byte
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `direction` is not an int
+        :raises OverflowError: `direction` is negative or too large
         """
     def mirror_peer_get_attributes(self, ioctx: rados.Ioctx, uuid: str | bytes) -> dict[str, str]:
         """The peer's attributes as a dict of str, e.g. {'mon_host': ..., 'key': ...}.
 
         ImageNotFound when the peer does not exist or has never had attributes set.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :returns: the attributes (RBD_MIRROR_PEER_ATTRIBUTE_NAME_MON_HOST, _KEY, ...)
+        :rtype: dict
+        :raises ImageNotFound: there is no peer `uuid`, or it has no attributes
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` is not str or bytes or holds a NUL byte
         """
     def mirror_peer_list(self, ioctx: rados.Ioctx) -> MirrorPeerIterator:
-        """A MirrorPeerIterator of the pool's peers."""
+        """The pool's mirroring peers, as a MirrorPeerIterator (the list is read now).
+
+        Each peer is a dict: uuid, direction, site_name, cluster_name (the same as site_name), mirror_uuid and
+        client_name.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over the peers
+        :rtype: MirrorPeerIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
     def mirror_peer_remove(self, ioctx: rados.Ioctx, uuid: str | bytes) -> Any:
-        """Remove the peer with `uuid` (an unknown uuid is not an error)."""
+        """Remove the peer with `uuid` (an unknown uuid is not an error).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` is not str or bytes or holds a NUL byte
+        """
     def mirror_peer_set_attributes(self, ioctx: rados.Ioctx, uuid: str | bytes, attributes: dict[str, str]) -> Any:
-        """Replace the attributes of peer `uuid` with the dict `attributes` of str (an empty dict clears them)."""
+        """Replace the attributes of peer `uuid` with the dict `attributes` of str (an empty dict clears them).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :param attributes: the attributes, e.g. {RBD_MIRROR_PEER_ATTRIBUTE_NAME_MON_HOST: ..., ..._KEY: ...}
+        :type attributes: dict
+        :rtype: None
+        :raises ImageNotFound: there is no peer `uuid`
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `attributes` is not a dict
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` or a key or value of `attributes` is not str or bytes
+            or holds a NUL byte
+        """
     def mirror_peer_set_client(self, ioctx: rados.Ioctx, uuid: str | bytes, client_name: str | bytes) -> Any:
-        """Set the client name used to reach peer `uuid` (unknown uuid: ImageNotFound)."""
+        """Set the client name used to reach peer `uuid` (unknown uuid: ImageNotFound).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :param client_name: the new client name
+        :type client_name: str or bytes
+        :rtype: None
+        :raises ImageNotFound: there is no peer `uuid`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` or `client_name` is not str or bytes or holds a NUL
+            byte
+        """
     def mirror_peer_set_cluster(self, ioctx: rados.Ioctx, uuid: str | bytes, cluster_name: str | bytes) -> Any:
-        """Old name of mirror_peer_set_name: rename peer `uuid` to `cluster_name`."""
+        """Old name of mirror_peer_set_name: rename peer `uuid` to `cluster_name`.
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :param cluster_name: the new site name
+        :type cluster_name: str or bytes
+        :rtype: None
+        :raises ImageNotFound: there is no peer `uuid`
+        :raises ImageExists: another peer is called `cluster_name`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` or `cluster_name` is not str or bytes or holds a NUL
+            byte
+        """
     def mirror_peer_set_name(self, ioctx: rados.Ioctx, uuid: str | bytes, site_name: str | bytes) -> Any:
-        """Rename peer `uuid` to `site_name` (unknown uuid: ImageNotFound; name in use: ImageExists)."""
+        """Rename peer `uuid` to `site_name` (unknown uuid: ImageNotFound; name in use: ImageExists).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :param uuid: the peer's uuid
+        :type uuid: str or bytes
+        :param site_name: the new site name
+        :type site_name: str or bytes
+        :rtype: None
+        :raises ImageNotFound: there is no peer `uuid`
+        :raises ImageExists: another peer is called `site_name`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `uuid` or `site_name` is not str or bytes or holds a NUL byte
+        """
     def mirror_site_name_get(self, rados: rados.Rados) -> str:
-        """The local site name used for mirroring (the cluster fsid unless set); takes a rados.Rados."""
+        """The local site name used for mirroring (the cluster fsid unless set); takes a rados.Rados.
+
+        :param rados: the connected cluster
+        :type rados: rados.Rados
+        :returns: the site name
+        :rtype: str
+        :raises TypeError: `rados` is not a rados.Rados (e.g. an Ioctx)
+        :raises InvalidArgument: `rados` is not connected
+        """
     def mirror_site_name_set(self, rados: rados.Rados, site_name: str | bytes) -> Any:
-        """Set the cluster-wide local mirroring site name ('' restores the default, the fsid)."""
+        """Set the cluster-wide local mirroring site name ('' restores the default, the fsid).
+
+        :param rados: the connected cluster
+        :type rados: rados.Rados
+        :param site_name: the new site name ('' for the default)
+        :type site_name: str or bytes
+        :rtype: None
+        :raises TypeError: `rados` is not a rados.Rados
+        :raises InvalidArgument: `rados` is not connected, or `site_name` is not str or bytes or holds a NUL byte
+        """
     def mirror_uuid_get(self, ioctx: rados.Ioctx) -> str:
-        """The pool's mirror uuid (ImageNotFound while mirroring is disabled)."""
+        """The pool's mirror uuid (ImageNotFound while mirroring is disabled).
+
+        :param ioctx: the pool (and namespace)
+        :type ioctx: rados.Ioctx
+        :returns: the uuid
+        :rtype: str
+        :raises ImageNotFound: mirroring is disabled on the pool
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
     def namespace_create(self, ioctx: rados.Ioctx, name: str | bytes) -> Any:
-        """Create namespace `name` in the pool of `ioctx`; ImageExists if it exists."""
+        """Create namespace `name` in the pool of `ioctx`; ImageExists if it exists.
+
+        The namespace `ioctx` is set to does not matter: namespaces belong to the pool.
+
+        :param ioctx: the pool to create the namespace in
+        :type ioctx: rados.Ioctx
+        :param name: the new namespace's name
+        :type name: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed or its rados.Rados is not connected, or `name` is not a string or
+            holds a NUL byte
+        :raises ImageExists: the namespace exists already
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def namespace_exists(self, ioctx: rados.Ioctx, name: str | bytes) -> bool:
-        """True if namespace `name` exists in the pool of `ioctx`."""
+        """True if namespace `name` exists in the pool of `ioctx`.
+
+        :param ioctx: the pool to look in
+        :type ioctx: rados.Ioctx
+        :param name: the namespace's name
+        :type name: str or bytes
+        :returns: whether the namespace exists
+        :rtype: bool
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed or its rados.Rados is not connected, or `name` is not a string or
+            holds a NUL byte
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def namespace_list(self, ioctx: rados.Ioctx) -> builtins.list[str]:
-        """The names (str) of the namespaces of the pool of `ioctx`."""
+        """The names (str) of the namespaces of the pool of `ioctx`.
+
+        The default namespace ("") is not listed.
+
+        :param ioctx: the pool to list
+        :type ioctx: rados.Ioctx
+        :returns: the namespace names
+        :rtype: list of str
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or its rados.Rados is not connected
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def namespace_remove(self, ioctx: rados.Ioctx, name: str | bytes) -> Any:
-        """Remove namespace `name`; ImageNotFound if missing, ImageBusy while it still holds images."""
+        """Remove namespace `name`; ImageNotFound if missing, ImageBusy while it still holds images.
+
+        :param ioctx: the pool holding the namespace
+        :type ioctx: rados.Ioctx
+        :param name: the namespace's name
+        :type name: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed or its rados.Rados is not connected, or `name` is not a string or
+            holds a NUL byte
+        :raises ImageNotFound: there is no namespace `name`
+        :raises ImageBusy: the namespace still holds images (or images in its trash)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def pool_init(self, ioctx: rados.Ioctx, force: bool) -> Any:
-        """Prepare the pool of `ioctx` for RBD (enables the 'rbd' application); `force` skips the pool checks."""
+        """Prepare the pool of `ioctx` for RBD (enables the 'rbd' application); `force` skips the pool checks.
+
+        :param ioctx: the pool to prepare
+        :type ioctx: rados.Ioctx
+        :param force: skip librbd's checks that the pool suits RBD (e.g. that it supports self-managed snapshots)
+        :type force: bool
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed or its rados.Rados is not connected, or (without `force`) the
+            pool cannot take self-managed snapshots (it has pool snapshots)
+        :raises PermissionError: the client may not change the pool
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def pool_metadata_get(self, ioctx: rados.Ioctx, key: str | bytes) -> str:
-        """The value (str) of the pool metadata `key`; KeyError if it is not set."""
+        """The value of the pool metadata `key`.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the metadata key
+        :type key: str or bytes
+        :returns: the value stored under `key`
+        :rtype: str
+        :raises KeyError: the pool has no metadata `key`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `key` is not str or bytes or holds a NUL byte
+        :raises UnicodeDecodeError: the stored value is not valid UTF-8
+        """
     def pool_metadata_list(self, ioctx: rados.Ioctx) -> PoolMetadataIterator:
-        """A PoolMetadataIterator of (key, value) pairs (str) of the pool, in key order, fetched page by page."""
+        """The pool's metadata: a PoolMetadataIterator of (key, value) pairs (str), in key order, fetched page by page.
+
+        The first page is read now; the iterator keeps `ioctx` alive and reads the next pages through it (a closed
+        ioctx then raises InvalidArgument).
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over the (key, value) pairs
+        :rtype: PoolMetadataIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        :raises UnicodeDecodeError: a key or value is not valid UTF-8
+        """
     def pool_metadata_remove(self, ioctx: rados.Ioctx, key: str | bytes) -> Any:
-        """Remove the pool metadata `key`; KeyError if it is not set."""
+        """Remove the pool metadata `key`.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the metadata key
+        :type key: str or bytes
+        :rtype: None
+        :raises KeyError: the pool has no metadata `key`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `key` is not str or bytes or holds a NUL byte
+        """
     def pool_metadata_set(self, ioctx: rados.Ioctx, key: str | bytes, value: str | bytes) -> Any:
-        """Set the pool metadata `key` to `value` (both str or bytes)."""
+        """Set the pool metadata `key` to `value` (both str or bytes), replacing any value it had.
+
+        Keys beginning with `conf_` are configuration overrides for the pool's images (see RBD.config_set): librbd
+        checks the option name and value of those.
+
+        :param ioctx: the pool
+        :type ioctx: rados.Ioctx
+        :param key: the metadata key
+        :type key: str or bytes
+        :param value: the value to store
+        :type value: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, `key` or `value` is not str or bytes or holds a NUL byte, or a
+            `conf_` key names an unknown option or holds a value that option does not accept
+        """
     def pool_stats_get(self, ioctx: rados.Ioctx) -> dict[str, int]:
-        """A dict of the pool's RBD usage: image_count, image_provisioned_bytes, image_max_provisioned_bytes,
-        image_snap_count, trash_count, trash_provisioned_bytes, trash_max_provisioned_bytes, trash_snap_count.
+        """A dict of the pool's RBD usage.
+
+        Keys, all ints: image_count, image_provisioned_bytes, image_max_provisioned_bytes, image_snap_count,
+        trash_count, trash_provisioned_bytes, trash_max_provisioned_bytes, trash_snap_count. They cover the namespace
+        `ioctx` is set to.
+
+        :param ioctx: the pool (and namespace) to report on
+        :type ioctx: rados.Ioctx
+        :returns: {'image_count': int, 'image_provisioned_bytes': int, 'image_max_provisioned_bytes': int,
+            'image_snap_count': int, 'trash_count': int, 'trash_provisioned_bytes': int,
+            'trash_max_provisioned_bytes': int, 'trash_snap_count': int}
+        :rtype: dict
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or its rados.Rados is not connected
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def remove(self, ioctx: rados.Ioctx, name: str | bytes, on_progress: Callable[[int, int], object] | None = None) -> Any:
-        """Delete image `name` and its data. Fails with ImageHasSnapshots or ImageBusy (watched, or locked with an
-        advisory lock: librbd would wait forever for its exclusive lock).
+        """Delete image `name` and its data.
+
+        Fails with ImageHasSnapshots or ImageBusy (watched, or locked with an advisory lock: librbd would wait forever
+        for its exclusive lock).
 
         `on_progress(offset, total)` is called once per object; a non-zero return value cancels the removal
         (OperationCanceled); an exception it raises is reported through sys.unraisablehook and the removal goes on.
+
+        :param ioctx: the pool (and namespace) holding the image
+        :type ioctx: rados.Ioctx
+        :param name: the name of the image to delete
+        :type name: str or bytes
+        :param on_progress: progress callback, called as `on_progress(offset, total)`; None for none
+        :type on_progress: callable or None
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `on_progress` is neither callable nor None
+        :raises InvalidArgument: `ioctx` is closed or its rados.Rados is not connected, or `name` is not a string or
+            holds a NUL byte
+        :raises ImageNotFound: there is no image named `name`
+        :raises ImageHasSnapshots: the image still has snapshots
+        :raises ImageBusy: the image is open elsewhere (it has watchers), or some client holds an advisory lock on it
+            and it has the exclusive-lock feature
+        :raises OperationCanceled: `on_progress` returned a non-zero value
+        :raises ImageMemberOfGroup: the image belongs to a group (librbd 1.20; OSError with errno EMLINK before)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
         """
     def rename(self, ioctx: rados.Ioctx, src: str | bytes, dest: str | bytes) -> Any:
-        """Rename image `src` to `dest` in the same pool."""
+        """Rename image `src` to `dest` in the same pool.
+
+        :param ioctx: the pool (and namespace) holding the image
+        :type ioctx: rados.Ioctx
+        :param src: the image's current name
+        :type src: str or bytes
+        :param dest: its new name
+        :type dest: str or bytes
+        :rtype: None
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed or its rados.Rados is not connected, or a name is not a string or
+            holds a NUL byte
+        :raises ImageNotFound: there is no image named `src`
+        :raises ImageExists: an image named `dest` exists already
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
     def trash_get(self, ioctx: rados.Ioctx, image_id: str | bytes) -> dict[str, Any]:
-        """The trash entry of `image_id`: {id, name, source, deletion_time, deferment_end_time}."""
+        """The trash entry of `image_id`.
+
+        A dict {id, name, source, deletion_time, deferment_end_time}: `id` and `name` are str, `source` the name of the
+        RBD_TRASH_IMAGE_SOURCE_* value ('USER', 'MIRRORING', 'MIGRATION', 'REMOVING' or 'USER_PARENT'; a source
+        this build does not know stays a number), and the times are datetimes in UTC: naive before librbd 1.20,
+        aware from librbd 1.20 (as upstream).
+
+        :param ioctx: the pool (and namespace) whose trash holds the image
+        :type ioctx: rados.Ioctx
+        :param image_id: the image's id (as Image.id gives it, or as trash_list lists it)
+        :type image_id: str or bytes
+        :returns: the entry
+        :rtype: dict
+        :raises ImageNotFound: the trash holds no image `image_id`
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed, or `image_id` is not str or bytes or holds a NUL byte
+        """
     def trash_list(self, ioctx: rados.Ioctx) -> TrashIterator:
-        """A TrashIterator over the trash entries of the pool (and namespace) of `ioctx`."""
+        """The trash entries of the pool (and namespace) of `ioctx`, as a TrashIterator (the list is read now).
+
+        Each entry is a dict {id, name, source, deletion_time, deferment_end_time}, as trash_get gives it. Every
+        source is named here; upstream's module raised IndexError on sources other than USER and MIRRORING.
+
+        :param ioctx: the pool (and namespace) whose trash to list
+        :type ioctx: rados.Ioctx
+        :returns: an iterator over the entries
+        :rtype: TrashIterator
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
     def trash_move(self, ioctx: rados.Ioctx, name: str | bytes, delay: int = 0) -> Any:
         """Move image `name` to the trash; it cannot be removed from there for `delay` seconds (unless forced).
 
         ImageBusy while the image is locked with an advisory lock (librbd would wait forever for its exclusive
         lock).
+
+        :param ioctx: the pool (and namespace) of the image
+        :type ioctx: rados.Ioctx
+        :param name: the image's name
+        :type name: str or bytes
+        :param delay: seconds during which trash_remove refuses the image without `force` (0: none)
+        :type delay: int
+        :rtype: None
+        :raises ImageNotFound: there is no image `name`
+        :raises ImageBusy: the image is locked with an advisory lock (or librbd reports it busy)
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `delay` is not an int
+        :raises OverflowError: `delay` is negative or not below ``2**64``
+        :raises InvalidArgument: `ioctx` is closed, or `name` is not str or bytes or holds a NUL byte
         """
     def trash_purge(self, ioctx: rados.Ioctx, expire_ts: datetime | None = None, threshold: float = -1) -> Any:
         """Delete the trashed images whose deferment ended by `expire_ts` (a datetime; None: now).
 
         As upstream, `expire_ts` is converted with time.mktime(expire_ts.timetuple()), i.e. a naive datetime is
-        read as local time. `threshold` (0..1) instead deletes images until the pool is below that fraction of
-        its capacity; -1 disables it.
+        read as local time. `threshold` (0..1) makes librbd delete images until the pool is below that fraction
+        of its capacity; -1 disables it. librbd only purges images moved to the trash by a user (source 'USER'),
+        and stops at the first image it cannot delete.
 
         ImageBusy, and nothing deleted, while one of the images it could delete (deferment ended by `expire_ts`;
         with a threshold, any) is locked with an advisory lock: librbd would wait forever for its exclusive lock.
+
+        :param ioctx: the pool (and namespace) whose trash to purge
+        :type ioctx: rados.Ioctx
+        :param expire_ts: delete the images whose deferment ended by then (None: now)
+        :type expire_ts: datetime.datetime or None
+        :param threshold: a fraction of the pool's capacity (0 to 1) to bring its usage below; -1: none
+        :type threshold: float
+        :rtype: None
+        :raises ImageBusy: an image it could delete is locked with an advisory lock, or is still open elsewhere
+        :raises ImageHasSnapshots: an image due for deletion still has snapshots
+        :raises TypeError: `ioctx` is not a rados.Ioctx, `expire_ts` is not a datetime or None, or `threshold` is
+            not a number
+        :raises InvalidArgument: `ioctx` is closed, or `threshold` is neither -1 nor between 0 and 1
         """
     def trash_remove(self, ioctx: rados.Ioctx, image_id: str | bytes, force: bool = False, on_progress: Callable[[int, int], object] | None = None) -> Any:
         """Delete image `image_id` from the trash for good.
@@ -1091,11 +3576,49 @@ class RBD:
         called as data is removed; a non-zero return value cancels the removal (an exception it raises is reported
         through sys.unraisablehook). ImageBusy while the
         image is locked with an advisory lock (librbd would wait forever for its exclusive lock).
+
+        :param ioctx: the pool (and namespace) whose trash holds the image
+        :type ioctx: rados.Ioctx
+        :param image_id: the image's id
+        :type image_id: str or bytes
+        :param force: delete it even before its deferment ends
+        :type force: bool
+        :param on_progress: called as `on_progress(offset, total)` while the data is removed; None: no calls
+        :type on_progress: callable or None
+        :rtype: None
+        :raises ImageNotFound: the trash holds no image `image_id`
+        :raises PermissionError: the deferment has not ended and `force` is false
+        :raises ImageBusy: the image is locked with an advisory lock, is still open, or is being restored
+        :raises ImageHasSnapshots: the image still has snapshots
+        :raises OperationCanceled: `on_progress` returned a non-zero value
+        :raises TypeError: `ioctx` is not a rados.Ioctx, or `on_progress` is neither callable nor None
+        :raises InvalidArgument: `ioctx` is closed, or `image_id` is not str or bytes or holds a NUL byte
         """
     def trash_restore(self, ioctx: rados.Ioctx, image_id: str | bytes, name: str | bytes) -> Any:
-        """Bring image `image_id` back from the trash under the name `name`."""
+        """Bring image `image_id` back from the trash under the name `name`.
+
+        :param ioctx: the pool (and namespace) whose trash holds the image
+        :type ioctx: rados.Ioctx
+        :param image_id: the image's id
+        :type image_id: str or bytes
+        :param name: the name the restored image gets
+        :type name: str or bytes
+        :rtype: None
+        :raises ImageNotFound: the trash holds no image `image_id`
+        :raises ImageExists: another image is already called `name`
+        :raises ImageBusy: the image is being deleted from the trash
+        :raises InvalidArgument: librbd does not restore entries of that source (e.g. the source of a migration),
+            `ioctx` is closed, or `image_id` or `name` is not str or bytes or holds a NUL byte
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        """
     def version(self) -> tuple[int, int, int]:
-        """The librbd version as (major, minor, extra), e.g. (1, 16, 0) for Ceph 16 (not Ceph's version)."""
+        """The librbd version as (major, minor, extra), e.g. (1, 16, 0) for Ceph 16 (not Ceph's version).
+
+        It is the librbd the module runs with, which may be newer than the one it was built for.
+
+        :returns: (major, minor, extra)
+        :rtype: tuple of (int, int, int)
+        """
 
 class SnapIterator:
     """Iterates over an image's snapshots as dicts {'id', 'size', 'name', 'namespace'}, plus, by namespace,
