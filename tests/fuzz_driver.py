@@ -51,7 +51,9 @@ import uuid
 
 MiB = 1 << 20
 DRIVER = os.path.abspath(__file__)
-STEP_TIMEOUT = float(os.environ.get("RBD_FUZZ_STEP_TIMEOUT", "20"))  # one step longer than this: a hang
+# One step longer than this: a hang. Above librados' 30 s watch timeout: a call on an image whose exclusive lock a
+# shut-down client (cl1) held waits that long for the dead client's watch to expire before librbd breaks the lock.
+STEP_TIMEOUT = float(os.environ.get("RBD_FUZZ_STEP_TIMEOUT", "60"))
 EXIT_TIMEOUT = float(os.environ.get("RBD_FUZZ_EXIT_TIMEOUT", "20"))  # interpreter exit longer than this: a hang
 
 # --------------------------------------------------------------------------------------------------------------
@@ -77,7 +79,9 @@ ALLOWED = [
      r"|GroupSnapIterator\.__iter__|Group\.list_images|GroupImageIterator\.__iter__|Image\.(list_children|"
      r"list_children2|list_descendants)|ChildIterator\.__iter__|RBD\.list2|ImageIterator\.__iter__|"
      r"TrashIterator\.__iter__|RBD\.trash_list|Image\.get_name|Image\.get_parent_image_spec|Image\.parent_info|"
-     r"Image\.snap_get_name|Image\.group|Image\.metadata_list|MetadataIterator\.__iter__)$",
+     r"Image\.snap_get_name|Image\.group|Image\.metadata_list|MetadataIterator\.__iter__"
+     # The iterators read (and decode) their list when created, so the same happens in their constructors.
+     r"|(Image|Trash|Child|Snap|GroupImage|GroupSnap)Iterator\.__init__|RBD\.trash_get)$",
      "UnicodeDecodeError",
      "a name created from non-UTF-8 bytes (image, snapshot, group, namespace): upstream decodes names as UTF-8 "
      "and raises the same when listing or describing it"),

@@ -241,3 +241,28 @@ def test_read_length_too_large_for_a_buffer(ioctx, image_name):
         assert await image.read(0, 16) == b"\0" * 16
         await image.close()
     run(main())
+
+
+def test_writes_under_own_advisory_lock_are_refused(ioctx):
+    """As Image's: librbd would wait forever for the exclusive lock under this client's advisory lock, so the
+    awaitable would never resolve; ReadOnlyImage instead, and writes work again once unlocked."""
+    import rbd as _rbd
+    name = unique_name("alock")
+    _rbd.RBD().create(ioctx, name, 4 * MiB, features=_rbd.RBD_FEATURE_LAYERING | _rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+    locker = _rbd.Image(ioctx, name)
+    try:
+        locker.lock_exclusive("mine")
+
+        async def main():
+            async with await _rbd.AsyncImage.open(ioctx, name) as image:
+                for call in (lambda: image.write(b"x", 0), lambda: image.discard(0, 4096),
+                             lambda: image.write_zeroes(0, 4096), lambda: image.flush()):
+                    with pytest.raises(_rbd.ReadOnlyImage, match="advisory lock 'mine'"):
+                        call()
+                locker.unlock("mine")
+                await image.write(b"y", 0)
+                assert await image.read(0, 1) == b"y"
+        run(main())
+    finally:
+        locker.close()
+        _rbd.RBD().remove(ioctx, name)

@@ -289,3 +289,23 @@ def test_encryption_load2_absent_before_librbd_1_18(plain):
     if LUKS_DETECTED is not None:
         pytest.skip("librbd 1.18 has encryption_load2 (tested above)")
     assert not hasattr(plain, "encryption_load2")
+
+
+ENCRYPTION_FORMAT_UNDER_OWN_ADVISORY_LOCK = r"""
+rbd.RBD().create(ioctx, name, 32 << 20, features=rbd.RBD_FEATURE_LAYERING | rbd.RBD_FEATURE_EXCLUSIVE_LOCK)
+with rbd.Image(ioctx, name) as image:
+    image.lock_exclusive("mine")
+    out["locked"] = outcome(lambda: image.encryption_format(rbd.RBD_ENCRYPTION_FORMAT_LUKS1, "passphrase"))
+    image.unlock("mine")
+    out["unlocked"] = outcome(lambda: image.encryption_format(rbd.RBD_ENCRYPTION_FORMAT_LUKS1, "passphrase"))
+rbd.RBD().remove(ioctx, name)
+print(json.dumps(out))
+"""
+
+
+def test_encryption_format_under_own_advisory_lock_is_refused(ceph_conf, pool):
+    """Formatting writes the image, so under this client's advisory lock librbd would wait forever for the
+    exclusive lock (as for writes): ReadOnlyImage instead; it works once unlocked. In a child, with a timeout."""
+    from conftest import run_in_child
+    out = run_in_child(ENCRYPTION_FORMAT_UNDER_OWN_ADVISORY_LOCK, ceph_conf, pool, unique_name("enc"))
+    assert out == {"locked": "ReadOnlyImage", "unlocked": "ok"}

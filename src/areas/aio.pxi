@@ -1048,6 +1048,8 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
     cdef int pending
     cdef readonly bint closed   # True once close() started
     cdef object drained
+    cdef int64_t pool_id        # kept from the open, for the advisory-lock key (locks.pxi)
+    cdef object lock_key
     cdef object __weakref__
 
     def __cinit__(self):
@@ -1106,6 +1108,7 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         cdef AsyncImage self = AsyncImage.__new__(AsyncImage)
         self.ioctx = ioctx
         self.cluster = cluster_of(ioctx)
+        self.pool_id = rados_ioctx_get_id(ioctx_handle(ioctx))
         name_bytes = cstr(name, "name", opt=True)
         id_bytes = cstr(image_id, "image_id", opt=True)
         snap_bytes = cstr(snapshot, "snapshot", opt=True)
@@ -1161,6 +1164,26 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
             raise ConnectionShutdown("the rados.Rados of image %s was shut down" % (image_label(self.name),),
                                      errno=C_ESHUTDOWN)
         return self.image
+
+    cdef int _refuse_writes_while_locked(self) except -1:
+        """ReadOnlyImage instead of a write or flush that librbd would never finish under an advisory lock of this
+        client (as Image's, locks.pxi; nothing to do while the process holds none)."""
+        cdef uint64_t features
+        cdef int ret = 0
+        if not _advisory_locks:
+            return 0
+        cdef rbd_image_t image = self._handle()
+        cdef char image_id[128]   # ids are a dozen characters; rbd_get_id takes a plain length
+        if self.lock_key is None:
+            with nogil:
+                ret = rbd_get_id(image, image_id, sizeof(image_id))
+            if ret < 0:
+                raise make_ex(ret, "error getting id of image %s" % (image_label(self.name),))
+            self.lock_key = (self.cluster.get_instance_id(), self.pool_id, decode_c(image_id))
+        held = held_advisory_cookie(image, self.lock_key, self.name, &features)
+        if held is not None:
+            raise write_under_own_lock_error(self.name, held)
+        return 0
 
     def _on_event(self):
         """The loop's reader on the eventfd: harvest every completed operation."""
@@ -1284,7 +1307,9 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
             int
         :raises ValueError: `data` is not C-contiguous
         :raises OverflowError: `offset` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: this client holds an advisory lock on an image with the exclusive-lock feature
         """
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef int c_flags = fadvise_flags
         cdef rbd_image_t image = self._handle()
@@ -1313,7 +1338,9 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         :raises ConnectionShutdown: the image's rados.Rados was shut down
         :raises TypeError: `offset` or `length` is not an int
         :raises OverflowError: `offset` or `length` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: this client holds an advisory lock on an image with the exclusive-lock feature
         """
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef uint64_t c_length = length
         refuse_wrapping_range(c_offset, c_length, "error discarding %d~%d")
@@ -1340,7 +1367,9 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         :raises ConnectionShutdown: the image's rados.Rados was shut down
         :raises TypeError: `offset`, `length` or `zero_flags` is not an int
         :raises OverflowError: `offset` or `length` is negative or too large, or `zero_flags` does not fit a C int
+        :raises ReadOnlyImage: this client holds an advisory lock on an image with the exclusive-lock feature
         """
+        self._refuse_writes_while_locked()
         cdef uint64_t c_offset = offset
         cdef size_t c_length = length
         cdef int c_flags = zero_flags
@@ -1360,7 +1389,9 @@ An image for asyncio: `image = await AsyncImage.open(ioctx, name)` or `async wit
         :rtype: None (awaitable)
         :raises InvalidArgument: the image is closed (or close() started)
         :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: this client holds an advisory lock on an image with the exclusive-lock feature
         """
+        self._refuse_writes_while_locked()
         cdef rbd_image_t image = self._handle()
         cdef _AsyncOp op = self._new_op(ASYNC_PLAIN, ("error flushing", ()))
         cdef rbd_completion_t c = op.comp

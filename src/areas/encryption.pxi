@@ -126,7 +126,8 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         :raises InvalidArgument: the image is closed, `passphrase` is neither a str nor a C-contiguous bytes-like
             object, or librbd refuses `cipher_alg`
         :raises ConnectionShutdown: the image's rados.Rados was shut down
-        :raises ReadOnlyImage: the image was opened read-only or at a snapshot
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory
+            lock on it (librbd would wait forever for the exclusive lock)
         :raises NoSpace: the image is too small to hold the LUKS header
         :raises OverflowError: `format` or `cipher_alg` does not fit a C int
         :raises TypeError: `format` or `cipher_alg` is not an integer
@@ -143,6 +144,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef rbd_image_t image
         if c_format != RBD_ENCRYPTION_FORMAT_LUKS1 and c_format != RBD_ENCRYPTION_FORMAT_LUKS2:
             raise make_ex(-C_ENOTSUP, "Unsupported encryption format")
+        self._refuse_writes_while_locked()   # formatting writes the header: it would wait forever too
         cdef _Passphrase secret = _Passphrase(passphrase)
         try:
             if c_format == RBD_ENCRYPTION_FORMAT_LUKS1:
@@ -266,7 +268,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                     format, passphrase = specs[i]
                     c_format = format
                     if not loadable_format(c_format):
-                        raise make_ex(-C_ENOTSUP, "specs[%d][1]: Unsupported encryption format" % (i,))
+                        raise make_ex(-C_ENOTSUP, "specs[%d][0]: Unsupported encryption format" % (i,))
                     secret = _Passphrase(passphrase, "specs[%d][1]" % (i,))
                     secrets.append(secret)
                     fill_load_options(&options[i], c_format, secret)

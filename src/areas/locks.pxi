@@ -36,19 +36,13 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             return None
         self._check_usable()   # the image's own error first (closed, shut down), never a rados one
         key = self._lock_key()
-        mine = _advisory_locks.get(key)
-        if not mine:
+        if key not in _advisory_locks:
             return None
-        features[0] = self._features()
-        if not features[0] & RBD_FEATURE_EXCLUSIVE_LOCK:
-            return None
-        me = ("client.%d" % key[0]).encode()
-        clients, cookies = self._raw_lockers()
-        held = [cookie for client, cookie in zip(clients, cookies) if client == me and cookie in mine]
-        if not held:
-            del _advisory_locks[key]  # released or broken elsewhere
-            return None
-        return held[0]
+        cdef rbd_image_t image = self._begin_call()
+        try:
+            return held_advisory_cookie(image, key, self.name, features)
+        finally:
+            self._end_call()
 
     cdef int _refuse_writes_while_locked(self) except -1:
         """ReadOnlyImage instead of a write or flush that librbd would never finish.
@@ -65,9 +59,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         held = self._held_advisory_cookie(&features)
         if held is None:
             return 0
-        raise make_ex(-C_EROFS, "image %s has the exclusive-lock feature and this client holds the advisory lock '%s': "
-                      "librbd would wait forever for the exclusive lock a write needs; unlock() first"
-                      % (image_label(self.name), image_label(held)))
+        raise write_under_own_lock_error(self.name, held)
 
     cdef int _refuse_reads_while_locked(self) except -1:
         """ImageBusy instead of a read (or copy) that librbd would never finish.

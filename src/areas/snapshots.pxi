@@ -454,35 +454,17 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         :raises OverflowError: `snap_id` is negative or does not fit 64 bits
         :raises ImageNotFound: the image has no snapshot with that id
         """
-        cdef uint64_t c_id = snap_id
-        cdef size_t size = 64
-        cdef size_t asked
-        cdef char *buf = NULL
-        cdef char *grown
-        cdef int ret
-        cdef rbd_image_t image
+        cdef int ret = 0
+        cdef snap_fill_ctx ctx
+        ctx.snap_id = snap_id
+        ctx.image = self._begin_call()
         try:
-            while True:
-                asked = size
-                grown = <char *>realloc(buf, size)
-                if grown == NULL:
-                    raise MemoryError("cannot allocate %d bytes" % size)
-                buf = grown
-                image = self._begin_call()
-                with nogil:
-                    ret = rbd_snap_get_name(image, c_id, buf, &size)
-                self._end_call()
-                if ret != -C_ERANGE:
-                    break
-                if size <= asked:
-                    size = asked * 2
-                if size > MAX_FILL_SIZE:
-                    raise MemoryError("librbd asked for a %d byte buffer" % size)
-            if ret < 0:
-                raise make_ex(ret, "error getting the name of snapshot %s of image %s" % (snap_id, image_label(self.name)))
-            return decode_c(buf)
+            filled = fill_growing(_snap_get_name, &ctx, 64, &ret)
         finally:
-            free(buf)
+            self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting the name of snapshot %s of image %s" % (snap_id, image_label(self.name)))
+        return first_c_string(filled)
 
     def snap_get_id(self, snap_name):
         """The id of snapshot `snap_name`.
@@ -621,31 +603,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             :raises ImageNotFound: the image has no snapshot with that id
             """
             cdef uint64_t c_id = snap_id
-            cdef size_t size = 256
-            cdef char *buf = NULL
-            cdef char *grown
-            cdef int ret
-            cdef rbd_image_t image
+            cdef int ret = 0
+            cdef snap_fill_ctx ctx
+            ctx.snap_id = c_id
+            ctx.image = self._begin_call()
             try:
-                while True:
-                    # The call answers -ERANGE without saying how much it needs: double.
-                    grown = <char *>realloc(buf, size)
-                    if grown == NULL:
-                        raise MemoryError("cannot allocate %d bytes" % size)
-                    buf = grown
-                    image = self._begin_call()
-                    with nogil:
-                        ret = rbd_snap_get_trash_namespace(image, c_id, buf, size)
-                    self._end_call()
-                    if ret != -C_ERANGE or size >= MAX_FILL_SIZE:
-                        break
-                    size *= 2
-                if ret < 0:
-                    raise make_ex(ret, "error getting snapshot trash namespace image: %s, snap_id: %d"
-                                  % (image_label(self.name), c_id))
-                return {"original_name": decode_c(buf)}
+                filled = fill_growing(_snap_get_trash_namespace, &ctx, 256, &ret)
             finally:
-                free(buf)
+                self._end_call()
+            if ret < 0:
+                raise make_ex(ret, "error getting snapshot trash namespace image: %s, snap_id: %d"
+                              % (image_label(self.name), c_id))
+            return {"original_name": first_c_string(filled)}
 
     def snap_get_mirror_namespace(self, snap_id):
         """The mirroring state of mirror snapshot `snap_id`.
@@ -690,6 +659,23 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             }
         finally:
             rbd_snap_mirror_namespace_cleanup(&info, sizeof(info))
+
+
+# The snapshot getters that take a snapshot id, as fill_fns (helpers/buffers.pxi).
+cdef struct snap_fill_ctx:
+    rbd_image_t image
+    uint64_t snap_id
+
+
+cdef int _snap_get_name(void *ctx, char *buf, size_t *size) noexcept nogil:
+    cdef snap_fill_ctx *snap = <snap_fill_ctx *>ctx
+    return rbd_snap_get_name(snap.image, snap.snap_id, buf, size)
+
+
+cdef int _snap_get_trash_namespace(void *ctx, char *buf, size_t *size) noexcept nogil:
+    """rbd_snap_get_trash_namespace takes a plain length: on -ERANGE `size` stays, and fill_growing doubles it."""
+    cdef snap_fill_ctx *snap = <snap_fill_ctx *>ctx
+    return rbd_snap_get_trash_namespace(snap.image, snap.snap_id, buf, size[0])
 
 
 cdef class SnapIterator:

@@ -116,3 +116,35 @@ cdef int refuse_if_advisory_locked(rados_ioctx_t io, bytes name, bytes image_id,
                   "its exclusive lock to %s; unlock() or break_lock() first"
                   % (image_label(label), image_label(cookie),
                      image_label(client), what))
+
+
+cdef object held_advisory_cookie(rbd_image_t image, object key, object label, uint64_t *features):
+    """The cookie (bytes) of an advisory lock this process took on the image (`key` in _advisory_locks) and still
+    holds, when the image has the exclusive-lock feature; else None. `features` receives the image's features.
+    One features read and one lockers read (the lock may have been released or broken elsewhere: then it is
+    forgotten). Callers first check that _advisory_locks has `key` at all (the common case costs nothing)."""
+    cdef int ret
+    features[0] = 0
+    mine = _advisory_locks.get(key)
+    if not mine:
+        return None
+    with nogil:
+        ret = rbd_get_features(image, features)
+    if ret < 0:
+        raise make_ex(ret, "error getting features for image %s" % (image_label(label),))
+    if not features[0] & RBD_FEATURE_EXCLUSIVE_LOCK:
+        return None
+    me = ("client.%d" % key[0]).encode()
+    clients, cookies = raw_lockers(image, label)
+    held = [cookie for client, cookie in zip(clients, cookies) if client == me and cookie in mine]
+    if not held:
+        del _advisory_locks[key]  # released or broken elsewhere
+        return None
+    return held[0]
+
+
+cdef object write_under_own_lock_error(object label, bytes cookie):
+    """ReadOnlyImage for a write or flush that librbd would never finish under this client's advisory lock."""
+    return make_ex(-C_EROFS, "image %s has the exclusive-lock feature and this client holds the advisory lock '%s': "
+                   "librbd would wait forever for the exclusive lock a write needs; unlock() first"
+                   % (image_label(label), image_label(cookie)))
