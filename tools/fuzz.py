@@ -91,7 +91,9 @@ def main():
                                                    "" if result.status == "ok" else
                                                    " - step %s %s: %s" % (result.step, result.label, result.detail)),
               flush=True)
-        if result.status != "ok":
+        if result.status == fd.LIBRADOS_ABORT:
+            totals["librados_aborts"] += 1   # librados' shutdown race, not the binding's (fuzz_driver.py)
+        elif result.status != "ok":
             minimal, trials, finished = program, 0, False
             if args.minimize > 0:
                 minimal, trials, finished = fd.minimize(program, result, args.conf, cluster, budget=args.minimize,
@@ -115,6 +117,7 @@ def main():
         "release": rbd.RBD().version(), "python": sys.version.split()[0], "seeds": [r["seed"] for r in runs],
         "steps_per_seed": args.steps, "seconds": round(elapsed, 1), "calls": totals["calls"],
         "skipped_steps": totals["skipped"], "avoided": totals["avoided"], "allowed": totals["allowed"],
+        "librados_aborts": totals["librados_aborts"],
         "labels": len(all_labels), "covered_valid": len(cov_valid), "covered_invalid": len(cov_invalid),
         "never_called": never, "only_valid": sorted(set(cov_valid) - set(cov_invalid)),
         "only_invalid": sorted(set(cov_invalid) - set(cov_valid)),

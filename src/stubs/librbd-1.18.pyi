@@ -279,6 +279,7 @@ class AsyncImage:
         :raises ConnectionShutdown: the image's rados.Rados was shut down
         :raises TypeError: `offset` or `length` is not an int
         :raises OverflowError: `offset` or `length` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: this client holds an advisory lock on an image with the exclusive-lock feature
         """
     def flush(self) -> Awaitable[None]:
         """Flush; returns an awaitable (an asyncio Future) that completes once earlier writes are persistent.
@@ -287,6 +288,7 @@ class AsyncImage:
         :rtype: None (awaitable)
         :raises InvalidArgument: the image is closed (or close() started)
         :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: this client holds an advisory lock on an image with the exclusive-lock feature
         """
     name: Any
     @staticmethod
@@ -360,6 +362,7 @@ class AsyncImage:
             int
         :raises ValueError: `data` is not C-contiguous
         :raises OverflowError: `offset` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: this client holds an advisory lock on an image with the exclusive-lock feature
         """
     def write_zeroes(self, offset: int, length: int, zero_flags: int = 0) -> Awaitable[None]:
         """Zero `length` bytes at `offset`; returns an awaitable (an asyncio Future).
@@ -376,6 +379,7 @@ class AsyncImage:
         :raises ConnectionShutdown: the image's rados.Rados was shut down
         :raises TypeError: `offset`, `length` or `zero_flags` is not an int
         :raises OverflowError: `offset` or `length` is negative or too large, or `zero_flags` does not fit a C int
+        :raises ReadOnlyImage: this client holds an advisory lock on an image with the exclusive-lock feature
         """
 
 class ChildIterator:
@@ -1165,7 +1169,8 @@ class Image:
         :raises InvalidArgument: the image is closed, `passphrase` is neither a str nor a C-contiguous bytes-like
             object, or librbd refuses `cipher_alg`
         :raises ConnectionShutdown: the image's rados.Rados was shut down
-        :raises ReadOnlyImage: the image was opened read-only or at a snapshot
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an advisory
+            lock on it (librbd would wait forever for the exclusive lock)
         :raises NoSpace: the image is too small to hold the LUKS header
         :raises OverflowError: `format` or `cipher_alg` does not fit a C int
         :raises TypeError: `format` or `cipher_alg` is not an integer
