@@ -268,7 +268,8 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                     format, passphrase = specs[i]
                     c_format = format
                     if not loadable_format(c_format):
-                        raise make_ex(-C_ENOTSUP, "specs[%d][0]: Unsupported encryption format" % (i,))
+                        # upstream's words, index included (its message names the pair's item [1])
+                        raise make_ex(-C_ENOTSUP, "specs[%d][1]: Unsupported encryption format" % (i,))
                     secret = _Passphrase(passphrase, "specs[%d][1]" % (i,))
                     secrets.append(secret)
                     fill_load_options(&options[i], c_format, secret)
