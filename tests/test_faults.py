@@ -209,6 +209,9 @@ def test_frozen_osd_raises_timeout_then_recovers(own, admin):
     rbd.RBD().create(ioctx, other, 8 * MiB)
     image = rbd.Image(ioctx, name)
     image.write(b"before", 0)  # also takes the exclusive lock while the OSD still answers
+    # The PG's acting primary once everything is written: the one asked right after creating the pool may have
+    # changed as the new PG peered (seen under load: the "frozen" OSD was not the one serving the reads).
+    osd_id = mon_command(admin, "osd map", pool=pool, object="any")["acting_primary"]
     calls = [("read", lambda: image.read(0, 6)),
              ("write", lambda: image.write(b"frozen", 0)),
              ("open", lambda: rbd.Image(ioctx, other)),
