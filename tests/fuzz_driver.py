@@ -31,8 +31,8 @@ failures of the API the binding cannot prevent, which python3-rbd shares:
   AVOID_DEMOTE: `mirror_image_demote` of an image mirrored in journal mode (librbd asserts and aborts
     afterwards, "librbd assertions reachable from the API", item 1);
   cross-client advisory locks: a second client (cl1) exists, but works only in a namespace of its own
-    ("fzb"), because librbd waits forever when one client writes to an image another client holds an
-    advisory lock on ("librbd hangs reachable from the API", item 1).
+    ("fzb", a new one each time cl1 is made again), because librbd waits forever when one client writes to an
+    image another client holds an advisory lock on ("librbd hangs reachable from the API", item 1).
 """
 import collections
 import inspect
@@ -248,7 +248,8 @@ class Model:
     def __init__(self, surface):
         self.surface = surface
         self.vars = {}  # var -> class name
-        self.client = {}  # var -> "A" (main cluster) or "B" (cl1, namespace fzb)
+        self.client = {}  # var -> "A" (main cluster) or "B" (cl1, namespace fzb, then fzb1, fzb2, ...)
+        self.incarnation = 0  # how many times cl1 was made again (each in a new namespace)
         self.results = []
         self.iters = []
 
@@ -786,8 +787,13 @@ def _state_step(rng, model):
         out.append(step("cl1.shutdown()", kind=h, needs=["cl1"]))
         return out
     if r < 0.6:
-        return [step("cl1 = rados.Rados(conffile=CONF); cl1.connect(); io1 = cl1.open_ioctx(POOL); "
-                     "io1.set_namespace('fzb')", kind=h)]
+        # A new client in a namespace of its own: the advisory locks a shut-down cl1 left are another client's
+        # for it, and librbd would wait forever to write under them (see the module docstring).
+        model.incarnation += 1
+        ns = "fzb%d" % model.incarnation
+        return [step("rbd.RBD().namespace_create(ioctx, %r); cl1 = rados.Rados(conffile=CONF); cl1.connect(); "
+                     "io1 = cl1.open_ioctx(POOL); io1.set_namespace(%r); rbd.RBD().create(io1, 'fz-a', 4 * MiB)"
+                     % (ns, ns), kind=h)]
     if r < 0.8 and model.vars:
         var = rng.choice(sorted(model.vars))
         del model.vars[var]

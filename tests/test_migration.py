@@ -268,3 +268,24 @@ def test_source_spec_on_closed_image(image):
     image.close()
     with pytest.raises(rbd.InvalidArgument):
         image.migration_source_spec()
+
+
+PREPARE_UNDER_ADVISORY_LOCK = r"""
+rbd.RBD().create(ioctx, name, 8 << 20)
+with rbd.Image(ioctx, name, read_only=True) as image:
+    image.lock_shared("", "tag")
+    out["locked"] = outcome(lambda: rbd.RBD().migration_prepare(ioctx, name, ioctx, name + "-dst"))
+    image.unlock("")
+out["unlocked"] = outcome(lambda: rbd.RBD().migration_prepare(ioctx, name, ioctx, name + "-dst"))
+rbd.RBD().migration_abort(ioctx, name)
+rbd.RBD().remove(ioctx, name)
+print(json.dumps(out))
+"""
+
+
+def test_prepare_under_an_advisory_lock_is_refused(ceph_conf, pool):
+    """Found by the fuzzer on Ceph 18: preparing a migration takes the source's exclusive lock, so under an
+    advisory lock (here this client's own, shared) librbd waits forever; ImageBusy instead. In a child."""
+    from conftest import run_in_child
+    out = run_in_child(PREPARE_UNDER_ADVISORY_LOCK, ceph_conf, pool, unique_name("mig"))
+    assert out == {"locked": "ImageBusy", "unlocked": "ok"}

@@ -86,6 +86,8 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         :rtype: None
         :raises ImageNotFound: there is no image `image_name`
         :raises ImageExists: an image `dest_image_name` already exists in the destination pool
+        :raises ImageBusy: a client holds an advisory lock on the source (librbd would wait forever for its
+            exclusive lock)
         :raises ArgumentOutOfRange: `order` is out of librbd's range
         :raises TypeError: `ioctx` or `dest_ioctx` is not a rados.Ioctx, or a layout option is not an int
         :raises OverflowError: a layout option is negative or not below ``2**64``
@@ -103,10 +105,13 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
                                                         data_pool=data_pool, clone_format=clone_format,
                                                         flatten=flatten)
         cdef int ret
+        # Preparing takes the source's exclusive lock: under an advisory lock librbd would wait for it forever.
+        refuse_if_advisory_locked(io, name_bytes, None, "prepare its migration")
         with nogil:
             ret = rbd_migration_prepare(io, c_name, dest_io, c_dest, options.handle)
         if ret < 0:
-            raise make_ex(ret, "error preparing migration of image %s to %s" % (image_label(image_name), dest_image_name))
+            raise make_ex(ret, "error preparing migration of image %s to %s"
+                          % (image_label(image_name), image_label(dest_image_name)))
 
     def migration_prepare_import(self, source_spec, dest_ioctx, dest_image_name, features=None, order=None,
                                  stripe_unit=None, stripe_count=None, data_pool=None):
