@@ -3026,6 +3026,8 @@ class RBD:
         :rtype: None
         :raises ImageNotFound: there is no image `image_name`
         :raises ImageExists: an image `dest_image_name` already exists in the destination pool
+        :raises ImageBusy: a client holds an advisory lock on the source (librbd would wait forever for its
+            exclusive lock)
         :raises ArgumentOutOfRange: `order` is out of librbd's range
         :raises TypeError: `ioctx` or `dest_ioctx` is not a rados.Ioctx, or a layout option is not an int
         :raises OverflowError: a layout option is negative or not below ``2**64``
