@@ -519,9 +519,21 @@ def run_past_shutdown(script, ceph_conf, pool):
     return result.stdout
 
 
+def outputs_past_librados(script, ceph_conf, pool, wanted=1, most=15):
+    """Run `script` until it has completed `wanted` times (librados' abort is frequent: about 7 runs in 10 on Ceph
+    18, 1 in 5 on 16), at most `most` runs; every run completes or aborts in librados, none hangs. The outputs."""
+    outputs = []
+    for _ in range(most):
+        out = run_past_shutdown(script, ceph_conf, pool)
+        if out is not None:
+            outputs.append(out)
+            if len(outputs) == wanted:
+                return outputs
+    pytest.fail("librados aborted in %d of %d runs" % (most - len(outputs), most))
+
+
 def test_exit_with_aio_in_flight_at_shutdown_does_not_hang(ceph_conf, pool):
-    outcomes = [run_past_shutdown(AIO_IN_FLIGHT_AT_SHUTDOWN, ceph_conf, pool) for _ in range(4)]
-    assert any(outcomes), "librados aborted in all 4 runs"
+    assert "end of script" in outputs_past_librados(AIO_IN_FLIGHT_AT_SHUTDOWN, ceph_conf, pool)[0]
 
 
 def test_close_after_shutdown_with_aio_in_flight(ceph_conf, pool):
@@ -535,9 +547,8 @@ except rbd.InvalidArgument:
     pass
 print("end of script", round(time.monotonic() - started, 3), flush=True)
 """)
-    outcomes = [run_past_shutdown(script, ceph_conf, pool) for _ in range(2)]
-    assert any(outcomes), "librados aborted in both runs"
-    assert all(float(out.split()[-1]) < 1.0 for out in outcomes if out)
+    out = outputs_past_librados(script, ceph_conf, pool)[0]
+    assert float(out.split()[-1]) < 1.0, out
 
 
 def test_waiting_for_aio_in_flight_at_shutdown_raises(ceph_conf, pool):
@@ -558,6 +569,5 @@ for comp in pending:
     except rbd.ConnectionShutdown:
         outcomes.add("ConnectionShutdown")
 print(sorted(outcomes))""")
-    outcomes = [run_past_shutdown(script, ceph_conf, pool) for _ in range(3)]
-    assert any(outcomes), "librados aborted in all 3 runs"
-    assert any("ConnectionShutdown" in out for out in outcomes if out), outcomes
+    out = outputs_past_librados(script, ceph_conf, pool)[0]
+    assert "ConnectionShutdown" in out, out
