@@ -46,6 +46,9 @@ WORKLOADS = [
      ["--rw=randread", "--bs=4k", "--iodepth=1", "--numjobs=8", "--group_reporting", "--thread"]),
 ]
 PEERS = ("ours", "python3-rbd", "fio")
+# --baseline PYTHON adds a fourth peer: this project's module of another build (e.g. the one before a change),
+# imported by that interpreter (a venv's python); its CPU per operation is compared with ours per round.
+BASELINE = None
 
 
 def log(*args):
@@ -68,6 +71,9 @@ def python_worker(peer, conf, pool, image, workload, seconds, cache):
     if peer == "ours":
         python = sys.executable
         env["PYTHONPATH"] = ROOT
+    elif peer == "baseline":
+        python = BASELINE
+        env.pop("PYTHONPATH", None)
     else:
         python = DEBIAN_PYTHON
         env.pop("PYTHONPATH", None)
@@ -78,7 +84,9 @@ def python_worker(peer, conf, pool, image, workload, seconds, cache):
     if out.returncode != 0:
         raise RuntimeError("%s worker failed for %s:\n%s" % (peer, workload, out.stderr[-3000:]))
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    expected = "/usr/lib/python3/" if peer == "python3-rbd" else ROOT
+    expected = {"python3-rbd": "/usr/lib/python3/", "ours": ROOT}.get(peer)
+    if peer == "baseline":
+        expected = os.path.dirname(os.path.dirname(BASELINE))   # the baseline venv
     if not result["module"].startswith(expected):
         raise RuntimeError("%s worker imported %s" % (peer, result["module"]))
     if "skipped" in result:
@@ -233,8 +241,22 @@ def run_all(conf, pool, image, cache, args, size, workdir):
     return results
 
 
+def baseline_cpu_table(results):
+    """CPU per operation, ours / the baseline build, per round (peers of a round ran back to back)."""
+    lines = ["", "CPU per operation, ours / baseline (%s), per round: lowest–highest (median)." % BASELINE, "",
+             "| workload | ours CPU µs/op | baseline CPU µs/op | CPU/op ours/baseline per round |", "|---|---|---|---|"]
+    for name, title, _ in WORKLOADS:
+        pairs = sorted(a["cpu_us_per_op"] / b["cpu_us_per_op"] for a, b in
+                       zip(results[name]["ours"], results[name]["baseline"]) if a and b and b["cpu_us_per_op"])
+        spread = "%.3f–%.3f (%.3f)" % (pairs[0], pairs[-1], statistics.median(pairs)) if pairs else "n/a"
+        lines.append("| %s | %s | %s | %s |" % (title, fmt(median_of(results[name]["ours"], "cpu_us_per_op"), "%.1f"),
+                                                 fmt(median_of(results[name]["baseline"], "cpu_us_per_op"), "%.1f"),
+                                                 spread))
+    return "\n".join(lines) + "\n"
+
+
 def main():
-    global WORKLOADS
+    global WORKLOADS, PEERS, BASELINE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conf", help="use this running cluster instead of starting one")
     parser.add_argument("--size-mib", type=int, default=256)
@@ -244,7 +266,13 @@ def main():
                         help="rbd cache off (default), on, or both (two tables); --cache alone means both")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--workloads", help="comma-separated subset of: " + ", ".join(w[0] for w in WORKLOADS))
+    parser.add_argument("--baseline", metavar="PYTHON",
+                        help="also run this project's module of another build, imported by PYTHON (a venv's "
+                             "python), and report CPU per operation ours/baseline")
     args = parser.parse_args()
+    if args.baseline:
+        BASELINE = os.path.abspath(args.baseline)
+        PEERS = PEERS + ("baseline",)
     if args.workloads:
         chosen = args.workloads.split(",")
         unknown = set(chosen) - {w[0] for w in WORKLOADS}
@@ -276,6 +304,8 @@ def main():
             results = run_all(conf, pool, image, cache, args, size, workdir)
             stem = os.path.join(args.out, "results-cache-%s" % ("on" if cache else "off"))
             text = table(results, cache, args, size)
+            if BASELINE:
+                text += baseline_cpu_table(results)
             with open(stem + ".md", "w") as f:
                 f.write(text)
             with open(stem + ".json", "w") as f:

@@ -1,6 +1,10 @@
-# Cython declarations for librbd's C API: Ceph 16.2.15 (LIBRBD 1.16.0), and what 18.2.7 (1.18) and 20.2.4 (1.20)
-# add, each guarded by a flag of src/helpers/releases.pxi (from the header's own version and feature macros), so
-# that a build declares exactly what the installed librbd.h has.
+# Cython declarations for librbd's C API as of Ceph 16.2.15 (LIBRBD 1.16.0), the oldest release the module runs
+# with, and, at the end, what 18.2.7 (1.18) and 20.2.4 (1.20) add.
+#
+# Every module build is the same whatever librbd.h the build host has: the 1.16 calls below are bound when the
+# module is imported (tools/bind_calls.py generates librbd_bound.h, which maps each name to a pointer found in the
+# loaded librbd.so.1 or librados.so.2), and the newer ones are looked up one by one (helpers/late_calls.pxi). The
+# types and constants of newer releases come from the project's own src/librbd_later.h, so a 1.16 header suffices.
 #
 # Written from /usr/include/rbd/librbd.h and /usr/include/rbd/features.h.
 # Declarations follow the order and grouping of the C headers.  Struct
@@ -23,8 +27,6 @@
 #     `# deprecated` comment (using them from C triggers
 #     -Wdeprecated-declarations).
 
-include "helpers/releases.pxi"
-
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stddef cimport size_t
 from libc.stdbool cimport bool as c_bool   # C99 bool (1 byte); see above
@@ -36,7 +38,7 @@ from posix.uio cimport iovec
 # librados: the few declarations librbd's API needs
 # ---------------------------------------------------------------------------
 
-cdef extern from "rados/librados.h" nogil:
+cdef extern from "librbd_bound.h" nogil:   # rados/librados.h, calls bound at import
     const uint64_t LIBRADOS_SNAP_HEAD
 
     ctypedef void *rados_t
@@ -119,7 +121,7 @@ cdef extern from "rbd/features.h":
 # rbd/librbd.h
 # ---------------------------------------------------------------------------
 
-cdef extern from "rbd/librbd.h" nogil:
+cdef extern from "librbd_bound.h" nogil:   # rbd/librbd.h, calls bound at import
 
     # --- version ----------------------------------------------------------
 
@@ -234,9 +236,6 @@ cdef extern from "rbd/librbd.h" nogil:
         RBD_MIRROR_MODE_DISABLED    # mirroring is disabled
         RBD_MIRROR_MODE_IMAGE       # mirroring enabled on a per-image basis
         RBD_MIRROR_MODE_POOL        # mirroring enabled on all journaled images
-    IF HAS_MIRROR_REMOTE_NAMESPACE:
-        enum:
-            RBD_MIRROR_MODE_INIT_ONLY   # 1.20: initialized but not enabled (default namespace only)
 
     ctypedef enum rbd_mirror_peer_direction_t:
         RBD_MIRROR_PEER_DIRECTION_RX = 0
@@ -267,9 +266,6 @@ cdef extern from "rbd/librbd.h" nogil:
         RBD_MIRROR_IMAGE_DISABLING = 0
         RBD_MIRROR_IMAGE_ENABLED = 1
         RBD_MIRROR_IMAGE_DISABLED = 2
-    IF HAS_TENTACLE_API:
-        enum:
-            RBD_MIRROR_IMAGE_CREATING   # 1.20
 
     ctypedef struct rbd_mirror_image_info_t:
         char *global_id
@@ -329,23 +325,6 @@ cdef extern from "rbd/librbd.h" nogil:
         char *name
         rbd_group_snap_state_t state
 
-    IF HAS_GROUP_SNAP_INFO2:
-        ctypedef enum rbd_group_snap_namespace_type_t:
-            RBD_GROUP_SNAP_NAMESPACE_TYPE_USER
-
-        ctypedef struct rbd_group_image_snap_info_t:
-            char *image_name
-            int64_t pool_id
-            uint64_t snap_id
-
-        ctypedef struct rbd_group_snap_info2_t:
-            char *id
-            char *name
-            char *image_snap_name
-            rbd_group_snap_state_t state
-            rbd_group_snap_namespace_type_t namespace_type
-            size_t image_snaps_count
-            rbd_group_image_snap_info_t *image_snaps
 
     ctypedef struct rbd_snap_group_namespace_t:
         int64_t group_pool
@@ -367,17 +346,10 @@ cdef extern from "rbd/librbd.h" nogil:
         uint64_t primary_snap_id
         uint64_t last_copied_object_number
 
-    IF HAS_SNAP_TRASH_NAMESPACE2:
-        ctypedef struct rbd_snap_trash_namespace_t:
-            rbd_snap_namespace_type_t original_namespace_type
-            char *original_name
 
     ctypedef enum rbd_lock_mode_t:
         RBD_LOCK_MODE_EXCLUSIVE = 0
         RBD_LOCK_MODE_SHARED = 1
-    IF HAS_TENTACLE_API:
-        enum:
-            RBD_LOCK_MODE_EXCLUSIVE_TRANSIENT   # 1.20
 
     void rbd_version(int *major, int *minor, int *extra)
 
@@ -468,9 +440,6 @@ cdef extern from "rbd/librbd.h" nogil:
     ctypedef enum rbd_encryption_format_t:
         RBD_ENCRYPTION_FORMAT_LUKS1 = 0
         RBD_ENCRYPTION_FORMAT_LUKS2 = 1
-    IF HAS_ENCRYPTION_LOAD2:
-        enum:
-            RBD_ENCRYPTION_FORMAT_LUKS          # 1.18: LUKS1 or LUKS2, detected on load
 
     ctypedef enum rbd_encryption_algorithm_t:
         RBD_ENCRYPTION_ALGORITHM_AES128 = 0
@@ -488,15 +457,6 @@ cdef extern from "rbd/librbd.h" nogil:
         const char *passphrase
         size_t passphrase_size
 
-    IF HAS_ENCRYPTION_LOAD2:
-        ctypedef struct rbd_encryption_spec_t:
-            rbd_encryption_format_t format
-            rbd_encryption_options_t opts
-            size_t opts_size
-
-        ctypedef struct rbd_encryption_luks_format_options_t:
-            const char *passphrase
-            size_t passphrase_size
 
     # --- image options functions ------------------------------------------
 
@@ -552,10 +512,6 @@ cdef extern from "rbd/librbd.h" nogil:
     int rbd_clone3(rados_ioctx_t p_ioctx, const char *p_name,
                    const char *p_snapname, rados_ioctx_t c_ioctx,
                    const char *c_name, rbd_image_options_t c_opts)
-    IF HAS_CLONE4:
-        int rbd_clone4(rados_ioctx_t p_ioctx, const char *p_name,
-                       uint64_t p_snap_id, rados_ioctx_t c_ioctx,
-                       const char *c_name, rbd_image_options_t c_opts)
     int rbd_remove(rados_ioctx_t io, const char *name)
     int rbd_remove_with_progress(rados_ioctx_t io, const char *name,
                                  librbd_progress_fn_t cb, void *cbdata)
@@ -619,12 +575,6 @@ cdef extern from "rbd/librbd.h" nogil:
     int rbd_mirror_site_name_get(rados_t cluster, char *name,
                                  size_t *max_len)
     int rbd_mirror_site_name_set(rados_t cluster, const char *name)
-    IF HAS_MIRROR_REMOTE_NAMESPACE:
-        int rbd_mirror_remote_namespace_get(rados_ioctx_t io_ctx,
-                                            char *remote_namespace,
-                                            size_t *max_len)
-        int rbd_mirror_remote_namespace_set(rados_ioctx_t io_ctx,
-                                            const char *remote_namespace)
 
     int rbd_mirror_mode_get(rados_ioctx_t io_ctx,
                             rbd_mirror_mode_t *mirror_mode)
@@ -894,10 +844,6 @@ cdef extern from "rbd/librbd.h" nogil:
                             rbd_encryption_format_t format,
                             rbd_encryption_options_t opts,
                             size_t opts_size)
-    IF HAS_ENCRYPTION_LOAD2:
-        int rbd_encryption_load2(rbd_image_t image,
-                                 const rbd_encryption_spec_t *specs,
-                                 size_t spec_count)
 
     # --- snapshots --------------------------------------------------------
 
@@ -947,12 +893,6 @@ cdef extern from "rbd/librbd.h" nogil:
         rbd_snap_group_namespace_t *group_snap, size_t group_snap_size)
     int rbd_snap_get_trash_namespace(rbd_image_t image, uint64_t snap_id,
                                      char *original_name, size_t max_length)
-    IF HAS_SNAP_TRASH_NAMESPACE2:
-        int rbd_snap_get_trash_namespace2(
-            rbd_image_t image, uint64_t snap_id,
-            rbd_snap_trash_namespace_t *trash_snap, size_t trash_snap_size)
-        int rbd_snap_trash_namespace_cleanup(
-            rbd_snap_trash_namespace_t *trash_snap, size_t trash_snap_size)
     int rbd_snap_get_mirror_namespace(
         rbd_image_t image, uint64_t snap_id,
         rbd_snap_mirror_namespace_t *mirror_snap, size_t mirror_snap_size)
@@ -1024,14 +964,6 @@ cdef extern from "rbd/librbd.h" nogil:
                           uint8_t include_parent, uint8_t whole_object,
                           int (*cb)(uint64_t, size_t, int, void *),
                           void *arg)
-    IF HAS_DIFF_ITERATE3:
-        enum:
-            RBD_DIFF_ITERATE_FLAG_INCLUDE_PARENT
-            RBD_DIFF_ITERATE_FLAG_WHOLE_OBJECT
-        int rbd_diff_iterate3(rbd_image_t image, uint64_t from_snap_id,
-                              uint64_t ofs, uint64_t len, uint32_t flags,
-                              int (*cb)(uint64_t, size_t, int, void *),
-                              void *arg)
     ssize_t rbd_write(rbd_image_t image, uint64_t ofs, size_t len,
                       const char *buf)
     # op_flags: see librados.h constants beginning with LIBRADOS_OP_FLAG
@@ -1073,19 +1005,6 @@ cdef extern from "rbd/librbd.h" nogil:
                                       size_t len, const char *cmp_buf,
                                       const char *buf, rbd_completion_t c,
                                       uint64_t *mismatch_off, int op_flags)
-    IF HAS_COMPARE_AND_WRITEV:
-        ssize_t rbd_aio_compare_and_writev(rbd_image_t image, uint64_t off,
-                                           const iovec *cmp_iov,
-                                           int cmp_iovcnt,
-                                           const iovec *iov, int iovcnt,
-                                           rbd_completion_t c,
-                                           uint64_t *mismatch_off,
-                                           int op_flags)
-    IF HAS_WRITE_WITH_CRC32C:
-        int rbd_aio_write_with_crc32c(rbd_image_t image, uint64_t off,
-                                      size_t len, const char *buf,
-                                      uint32_t precomputed_crc32c,
-                                      rbd_completion_t c, int op_flags)
 
     # --- aio completions --------------------------------------------------
 
@@ -1241,22 +1160,6 @@ cdef extern from "rbd/librbd.h" nogil:
                                               const char *snap_name,
                                               librbd_progress_fn_t cb,
                                               void *cbdata)
-    IF HAS_GROUP_GET_ID:
-        int rbd_group_get_id(rados_ioctx_t p, const char *group_name,
-                             char *group_id, size_t *size)
-    IF HAS_GROUP_SNAP_INFO2:
-        int rbd_group_snap_list2(rados_ioctx_t group_p,
-                                 const char *group_name,
-                                 rbd_group_snap_info2_t *snaps,
-                                 size_t *num_entries)
-        void rbd_group_snap_list2_cleanup(rbd_group_snap_info2_t *snaps,
-                                          size_t num_entries)
-        int rbd_group_snap_get_info(rados_ioctx_t group_p,
-                                    const char *group_name,
-                                    const char *snap_name,
-                                    rbd_group_snap_info2_t *group_snap)
-        void rbd_group_snap_get_info_cleanup(
-            rbd_group_snap_info2_t *group_snap)
 
     # --- namespaces -------------------------------------------------------
 
@@ -1303,3 +1206,101 @@ ctypedef int (*rbd_read_iterate_cb_t)(uint64_t, size_t, const char *,
 #   (offset, length, exists, arg)
 ctypedef int (*rbd_diff_iterate_cb_t)(uint64_t, size_t, int,
                                       void *) noexcept nogil
+
+
+# ---------------------------------------------------------------------------
+# Newer than librbd 1.16: the project's declarations (src/librbd_later.h, checked against the real headers by
+# tests/test_late_types.py). The functions are declared for the API table and the header check only: the module
+# calls them through the pointers of helpers/late_calls.pxi, when the loaded librbd has them.
+# ---------------------------------------------------------------------------
+
+cdef extern from "librbd_later.h" nogil:
+    enum:
+        RBD_ENCRYPTION_FORMAT_LUKS "RBDX_ENCRYPTION_FORMAT_LUKS"                  # 1.18
+        RBD_DIFF_ITERATE_FLAG_INCLUDE_PARENT "RBDX_DIFF_ITERATE_FLAG_INCLUDE_PARENT"  # 1.18
+        RBD_DIFF_ITERATE_FLAG_WHOLE_OBJECT "RBDX_DIFF_ITERATE_FLAG_WHOLE_OBJECT"  # 1.18
+        RBD_MIRROR_MODE_INIT_ONLY "RBDX_MIRROR_MODE_INIT_ONLY"                    # 1.20
+        RBD_MIRROR_IMAGE_CREATING "RBDX_MIRROR_IMAGE_CREATING"                    # 1.20
+        RBD_LOCK_MODE_EXCLUSIVE_TRANSIENT "RBDX_LOCK_MODE_EXCLUSIVE_TRANSIENT"    # 1.20
+        RBD_GROUP_SNAP_NAMESPACE_TYPE_USER "RBDX_GROUP_SNAP_NAMESPACE_TYPE_USER"  # 1.20
+
+    # 1.18
+    ctypedef struct rbd_encryption_spec_t "rbdx_encryption_spec_t":
+        rbd_encryption_format_t format
+        rbd_encryption_options_t opts
+        size_t opts_size
+
+    ctypedef struct rbd_encryption_luks_format_options_t "rbdx_encryption_luks_format_options_t":
+        const char *passphrase
+        size_t passphrase_size
+
+    # 1.20
+    ctypedef struct rbd_snap_trash_namespace_t "rbdx_snap_trash_namespace_t":
+        rbd_snap_namespace_type_t original_namespace_type
+        char *original_name
+
+    ctypedef int rbd_group_snap_namespace_type_t "rbdx_group_snap_namespace_type_t"
+
+    ctypedef struct rbd_group_image_snap_info_t "rbdx_group_image_snap_info_t":
+        char *image_name
+        int64_t pool_id
+        uint64_t snap_id
+
+    ctypedef struct rbd_group_snap_info2_t "rbdx_group_snap_info2_t":
+        char *id
+        char *name
+        char *image_snap_name
+        rbd_group_snap_state_t state
+        rbd_group_snap_namespace_type_t namespace_type
+        size_t image_snaps_count
+        rbd_group_image_snap_info_t *image_snaps
+
+    # 1.18
+    int rbd_diff_iterate3(rbd_image_t image, uint64_t from_snap_id,
+                          uint64_t ofs, uint64_t len, uint32_t flags,
+                          int (*cb)(uint64_t, size_t, int, void *),
+                          void *arg)
+    int rbd_encryption_load2(rbd_image_t image,
+                             const rbd_encryption_spec_t *specs,
+                             size_t spec_count)
+    ssize_t rbd_aio_compare_and_writev(rbd_image_t image, uint64_t off,
+                                       const iovec *cmp_iov,
+                                       int cmp_iovcnt,
+                                       const iovec *iov, int iovcnt,
+                                       rbd_completion_t c,
+                                       uint64_t *mismatch_off,
+                                       int op_flags)
+    # 1.20
+    int rbd_clone4(rados_ioctx_t p_ioctx, const char *p_name,
+                   uint64_t p_snap_id, rados_ioctx_t c_ioctx,
+                   const char *c_name, rbd_image_options_t c_opts)
+    int rbd_mirror_remote_namespace_get(rados_ioctx_t io_ctx,
+                                        char *remote_namespace,
+                                        size_t *max_len)
+    int rbd_mirror_remote_namespace_set(rados_ioctx_t io_ctx,
+                                        const char *remote_namespace)
+    int rbd_snap_get_trash_namespace2(
+        rbd_image_t image, uint64_t snap_id,
+        rbd_snap_trash_namespace_t *trash_snap, size_t trash_snap_size)
+    int rbd_snap_trash_namespace_cleanup(
+        rbd_snap_trash_namespace_t *trash_snap, size_t trash_snap_size)
+    int rbd_group_get_id(rados_ioctx_t p, const char *group_name,
+                         char *group_id, size_t *size)
+    int rbd_group_snap_list2(rados_ioctx_t group_p,
+                             const char *group_name,
+                             rbd_group_snap_info2_t *snaps,
+                             size_t *num_entries)
+    void rbd_group_snap_list2_cleanup(rbd_group_snap_info2_t *snaps,
+                                      size_t num_entries)
+    int rbd_group_snap_get_info(rados_ioctx_t group_p,
+                                const char *group_name,
+                                const char *snap_name,
+                                rbd_group_snap_info2_t *group_snap)
+    void rbd_group_snap_get_info_cleanup(
+        rbd_group_snap_info2_t *group_snap)
+    # Declared only, deliberately not wrapped: a wrong checksum makes librbd resend the write forever
+    # (docs/compatibility.md).
+    int rbd_aio_write_with_crc32c(rbd_image_t image, uint64_t off,
+                                  size_t len, const char *buf,
+                                  uint32_t precomputed_crc32c,
+                                  rbd_completion_t c, int op_flags)

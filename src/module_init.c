@@ -17,6 +17,9 @@
 #undef PyInit_rbd
 PyMODINIT_FUNC rbd_PyInit_shared(void);
 
+/* build/generated/librbd_bound.c (tools/bind_calls.py): opens librbd and librados and binds the module's calls. */
+int rbd_binding_load(char *message, size_t size);
+
 /* The shared module, kept for the life of the process (Cython keeps only a borrowed pointer to it). */
 static PyObject *shared_module;
 
@@ -70,10 +73,20 @@ static void number_types_process_wide(PyObject *dict)
 
 PyMODINIT_FUNC PyInit_rbd(void)
 {
-    PyObject *shared = rbd_PyInit_shared();
+    PyObject *shared;
     PyModuleDef *def;
     PyObject *module;
 
+    /* Before any of the module's code runs (its body calls librbd): a host without a usable librbd gets one
+     * ImportError that says what to install. */
+    if (shared_module == NULL) {
+        char message[512];
+        if (rbd_binding_load(message, sizeof(message)) < 0) {
+            PyErr_SetString(PyExc_ImportError, message);
+            return NULL;
+        }
+    }
+    shared = rbd_PyInit_shared();
     if (shared == NULL)
         return NULL;
     if (shared_module == NULL) {

@@ -34,12 +34,10 @@ from itertools import chain
 import functools as _functools
 import weakref as _weakref
 
-# Which API needs which librbd release (compile-time flags from the installed header).
+# Which API needs which librbd release (run-time flags from the loaded librbd).
 include "helpers/releases.pxi"
 
-# The librbd release the module was built for; RBD().version() is the one it runs with.
-_LIBRBD_BUILT_FOR = (LIBRBD_VER_MAJOR, LIBRBD_VER_MINOR, LIBRBD_VER_EXTRA)
-IF HAS_AWARE_TIMESTAMPS:
+if HAS_AWARE_TIMESTAMPS:
     from datetime import timezone  # upstream 20's module exposes it as a side effect of its imports, too
 
 # The shared helpers every area uses.
@@ -101,3 +99,33 @@ def requires_not_closed(f):
 # The two public classes, each one class made of every area's part (see above).
 include "assembled/class_Image.pxi"
 include "assembled/class_RBD.pxi"
+
+
+# The members only some releases have, removed from their classes when the loaded librbd lacks what they need
+# (the table is RELEASE_ONLY_MEMBERS in helpers/releases.pxi).
+cdef extern from *:
+    """
+    /* Remove attribute `name` from class `type`, which may be a static (immutable) extension type: its dict is
+     * changed directly, as only the module's own import does, before any caller saw the class. */
+    static int rbd_remove_class_member(PyObject *type, PyObject *name)
+    {
+    #if CYTHON_COMPILING_IN_LIMITED_API
+        return PyObject_DelAttr(type, name);
+    #else
+        if (PyDict_DelItem(((PyTypeObject *)type)->tp_dict, name) < 0)
+            return -1;
+        PyType_Modified((PyTypeObject *)type);
+        return 0;
+    #endif
+    }
+    """
+    int rbd_remove_class_member(object cls, object name) except -1
+
+
+cdef hide_release_only_members():
+    for class_name, member, available in RELEASE_ONLY_MEMBERS:
+        if not available:
+            rbd_remove_class_member(globals()[class_name], member)
+
+
+hide_release_only_members()

@@ -1,4 +1,4 @@
-"""The reference surface of the librbd release the module under test was built for (tests/data/rbd-*.json, facts
+"""The reference surface of the librbd release the module under test behaves as (tests/data/rbd-*.json, facts
 taken from that release's Debian python3-rbd), and the release checks the tests share."""
 import glob
 import json
@@ -10,8 +10,9 @@ DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
 def built_for():
-    """(major, minor, extra) of the librbd.h the module was built with."""
-    return tuple(rbd._LIBRBD_BUILT_FOR)
+    """(major, minor, extra) of the librbd release the module behaves as (chosen at import from the loaded
+    librbd: helpers/releases.pxi)."""
+    return tuple(rbd._LIBRBD_MODEL)
 
 
 def librbd_minor():

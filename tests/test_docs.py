@@ -87,8 +87,9 @@ def test_every_public_method_is_documented(documented):
     kinds = {name: (surface[name], documented[name]) for name in surface if surface[name] != documented[name]}
     assert kinds == {}
     # Nothing documented that the module does not have (a stale stub would show that).
+    # Members only later releases have are documented too (one stub for every release), saying which they need.
     extra = sorted(name for name, kind in documented.items() if kind in ("method", "function")
-                   and name not in surface)
+                   and name not in surface and name[len("rbd."):] not in rbd._RELEASE_ONLY_MEMBERS)
     assert extra == []
     methods = [name for name, kind in surface.items() if kind == "method"]
     assert len(methods) > 200  # RBD, Image, Group, the iterators, Completion, ImageFile, AsyncImage

@@ -107,12 +107,8 @@ AREA_ONE = '''
 
 AREA_TWO = '''
     cdef class Image:  # part of rbd.Image
-        IF HAS_X:
-            def second(self):
-                return 2
-        ELSE:
-            def second(self):
-                return 3
+        def second(self):
+            return 2
 
 
     cdef int helper_two():
@@ -122,8 +118,12 @@ AREA_TWO = '''
     class RBD:  # part of rbd.RBD
         """Part two."""
 
-        def two(self):
-            pass
+        if HAS_X:
+            def two(self):
+                pass
+        else:
+            def two(self, other):
+                pass
 '''
 
 
@@ -137,12 +137,13 @@ def test_assembler_joins_parts_in_area_order_and_keeps_line_numbers(tmp_path):
     assert lines[start + 1:start + 3] == ["@cython.no_gc_clear", "cdef class Image:  # part of rbd.Image"]
     assert "A docstring whose lines start at column 0 does not end the part." in lines
     second = lines.index("    # ---- src/areas/two.pxi, from line 2 ----")
-    assert lines[second + 1] == "    IF HAS_X:"
+    assert lines[second + 1] == "    def second(self):"
     assert image.index("def first") < image.index("def second")
     assert image.count("cdef class Image") == 1 and "after()" not in image and "helper_two" not in image
     rbd_class = out[os.path.join("build", "generated", "assembled", "class_RBD.pxi")]
     assert rbd_class.count("\nclass RBD") == 1
     assert rbd_class.index('"""The pool calls."""') < rbd_class.index("def one") < rbd_class.index("def two")
+    assert "    if HAS_X:" in rbd_class.splitlines()  # a Python class's run-time alternatives: one name, twice
     # The rest of each area keeps its line numbers; the parts are gone.
     for name, text in (("one", AREA_ONE), ("two", AREA_TWO)):
         source = textwrap.dedent(text).lstrip("\n").splitlines()
@@ -154,9 +155,7 @@ def test_assembler_joins_parts_in_area_order_and_keeps_line_numbers(tmp_path):
 
 
 def test_assembler_refuses_a_name_two_parts_define(tmp_path):
-    clash = AREA_TWO.replace("IF HAS_X:", "IF True:").replace(
-        "        def second(self):\n                return 3", "        def other(self):\n                return 3")
-    clash = clash.replace("    cdef class Image:  # part of rbd.Image\n",
+    clash = AREA_TWO.replace("    cdef class Image:  # part of rbd.Image\n",
                           "    cdef class Image:  # part of rbd.Image\n        def first(self):\n"
                           "            return 0\n\n")
     root = make_tree(tmp_path, {"one": AREA_ONE, "two": clash})

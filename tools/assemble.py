@@ -9,7 +9,7 @@ the public class they belong to, marked with a comment:
     class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
 
 A part runs from that header (and the decorators right above it) to the next line of code at column 0; it is
-copied, not parsed, so `IF HAS_...:` blocks inside it are just text. This script writes, into the git-ignored
+copied, not parsed, so `if HAS_...:` blocks inside it are just text. This script writes, into the git-ignored
 build/generated/assembled/ (on Cython's include path):
 
 - `<area>.pxi` for each area: the area file with its parts blanked out (every other line keeps its number, so
@@ -19,7 +19,7 @@ build/generated/assembled/ (on Cython's include path):
   class docstring; the others only their bodies.
 
 It refuses a name (method or attribute) that two parts both define, outside alternative branches of one
-`IF`/`ELSE`: in one class the later definition would silently replace the earlier one.
+`if`/`else` (of a Python class body): in one class the later definition would silently replace the earlier one.
 
 usage: tools/assemble.py [--check]   (--check: exit 1 if the generated files are stale; writes nothing)
 """
@@ -35,7 +35,7 @@ CLASS_FILE = "class_%s"
 HEADER_RE = re.compile(r"^(?:cdef\s+)?class\s+(\w+)\s*:\s*#\s*part of rbd\.(\w+)\b")
 MEMBER_RE = re.compile(r"^(?:async\s+def|def|cpdef|cdef)\b[^(=]*?\b(\w+)\s*\(")
 ATTRIBUTE_RE = re.compile(r"^cdef\s+(?:public\s+|readonly\s+)?[\w.]+[\s*]+(\w+)\s*(?:#.*)?$")
-BRANCH_RE = re.compile(r"^(IF|ELIF|ELSE)\b")
+BRANCH_RE = re.compile(r"^(if|elif|else)\b")   # run-time alternatives in a Python class body (RBD)
 
 
 class AssemblyError(Exception):
@@ -127,7 +127,8 @@ def find_parts(path, lines):
 
 def defined_names(part):
     """[(name, branch, line number)] of the methods and attributes a part defines at class level; `branch` is
-    (line of its IF, index of the IF/ELIF/ELSE branch) for those inside a compile-time conditional, else None."""
+    (line of its `if`, index of the if/elif/else branch) for those inside a conditional of the class body (a Python
+    class's run-time alternatives: helpers/releases.pxi), else None."""
     found, branch, if_line, index = [], None, None, 0
     inside = string_states(part.lines)
     for offset, line in enumerate(part.body):
@@ -139,7 +140,7 @@ def defined_names(part):
         if indent == 4:
             m = BRANCH_RE.match(text)
             if m:
-                if m.group(1) == "IF":
+                if m.group(1) == "if":
                     if_line, index = number, 0
                 else:
                     index += 1

@@ -3,8 +3,8 @@
 
 Usage: tools/check_pxd_coverage.py [--header PATH] [--pxd PATH] [-v]
 
-Declarations under `IF HAS_...:` count only when that flag of src/helpers/releases.pxi is true for the header
-(evaluated from the header's LIBRBD_VER_* and LIBRBD_SUPPORTS_* macros, as the build does). Exit status is 1 if
+Declarations in the `cdef extern from "librbd_later.h"` block (calls newer than librbd 1.16, looked up at import)
+count only when FIRST_RELEASE says the header's release has them. Exit status is 1 if
 any non-deprecated CEPH_RBD_API function of the header is missing from the .pxd, or if the .pxd declares for
 this header a function the header lacks, or if FIRST_RELEASE disagrees with the header; 0 otherwise. Missing
 deprecated functions (CEPH_RBD_DEPRECATED) are reported but do not fail the check.
@@ -13,8 +13,8 @@ Stdlib only.  The parsing helpers are meant to be reused (e.g. to compare
 against the functions actually called by the .pyx sources):
 
     header_functions(path) -> dict[name, deprecated_bool]
-    release_flags(path)    -> dict[flag, value] (releases.pxi evaluated for that header)
-    pxd_functions(path, flags=None) -> set[name] (all, or those the flags keep)
+    pxd_functions(path, minor=None) -> set[name] (all, or those librbd 1.<minor> has)
+    pxd_blocks(path)       -> dict[name, header of the `cdef extern from` block declaring it]
 """
 
 import argparse
@@ -74,53 +74,35 @@ def header_macros(path=DEFAULT_HEADER):
                 for m in re.finditer(r"^#define\s+(LIBRBD_\w+)\s+(\d+)\s*$", f.read(), re.M)}
 
 
-def release_flags(header=DEFAULT_HEADER, releases=RELEASES):
-    """{flag: value} of src/helpers/releases.pxi evaluated for `header`, as setup.py's generated DEFs make
-    the build do (a LIBRBD_SUPPORTS_* macro the header lacks is 0)."""
-    env = {"__builtins__": {}}
-    with open(releases) as f:
-        text = f.read()
-    for name in re.findall(r"\b(LIBRBD_SUPPORTS_\w+)", text):
-        env[name] = 0
-    env.update(header_macros(header))
-    for m in re.finditer(r"^DEF\s+(\w+)\s*=\s*(.+?)\s*$", text, re.M):
-        env[m.group(1)] = eval(m.group(2), env)
-    return {k: v for k, v in env.items() if not k.startswith("__")}
+LATER_BLOCK = "librbd_later.h"
 
 
-def pxd_functions(path=DEFAULT_PXD, flags=None):
-    """Return the set of function names declared inside `cdef extern from`
-    blocks of the .pxd at *path* (multi-line declarations OK); with *flags*
-    (release_flags()), only those whose `IF FLAG:` guard is true."""
-    return {name for name, guard in pxd_guards(path).items()
-            if flags is None or guard is None or flags[guard]}
+def pxd_functions(path=DEFAULT_PXD, minor=None):
+    """Return the set of function names declared inside `cdef extern from` blocks of the .pxd at *path*
+    (multi-line declarations OK); with *minor*, only those librbd 1.<minor> has (the newer calls of the
+    librbd_later.h block by FIRST_RELEASE)."""
+    return {name for name, block in pxd_blocks(path).items()
+            if minor is None or block != LATER_BLOCK or FIRST_RELEASE[name] <= minor}
 
 
-def pxd_guards(path=DEFAULT_PXD):
-    """{function name: the flag of the `IF FLAG:` block it is declared in, or None}."""
+def pxd_blocks(path=DEFAULT_PXD):
+    """{function name: the header named by the `cdef extern from` block that declares it}."""
     with open(path, encoding="utf-8") as f:
         lines = f.readlines()
     names = {}
-    in_extern = False
+    block = None
     buf = ""
     depth = 0
-    guard, guard_indent = None, -1
     for raw in lines:
         line = raw.split("#", 1)[0].rstrip()
         if not line.strip():
             continue
         indented = line[0] in " \t"
-        indent = len(line) - len(line.lstrip())
-        if depth == 0 and guard is not None and indent <= guard_indent:
-            guard, guard_indent = None, -1
-        m = re.match(r"\s*IF\s+(\w+)\s*:$", line)
-        if m and depth == 0:
-            guard, guard_indent = m.group(1), indent
-            continue
         if not indented and depth == 0:
-            in_extern = line.startswith("cdef extern from")
+            m = re.match(r'cdef extern from "([^"]+)"', line)
+            block = m.group(1) if m else None
             continue
-        if not in_extern:
+        if block is None:
             continue
         buf += " " + line.strip()
         depth += line.count("(") - line.count(")")
@@ -133,7 +115,7 @@ def pxd_guards(path=DEFAULT_PXD):
         m = _CALL_NAME.search(stmt)
         # skip function-pointer variables: `int (*name)(...)`
         if m and not re.match(r"[^(]*\(\s*\*", stmt):
-            names[m.group(1)] = guard
+            names[m.group(1)] = block
     return names
 
 
@@ -146,10 +128,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     hdr = header_functions(args.header)
-    pxd = pxd_functions(args.pxd, release_flags(args.header))
+    minor = header_macros(args.header).get("LIBRBD_VER_MINOR", 0)
+    pxd = pxd_functions(args.pxd, minor)
     missing = sorted(n for n in hdr if n not in pxd)
     not_in_header = sorted(n for n in pxd if n.startswith("rbd_") and n not in hdr)
-    minor = header_macros(args.header).get("LIBRBD_VER_MINOR", 0)
     wrong_release = sorted(n for n, first in FIRST_RELEASE.items() if (first <= minor) != (n in hdr))
     missing_live = [n for n in missing if not hdr[n]]
     missing_depr = [n for n in missing if hdr[n]]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compare the importable `rbd` with Debian's python3-rbd of the librbd release it was built for: names, constant
+"""Compare the importable `rbd` with Debian's python3-rbd of the librbd release it runs with: names, constant
 values, exception bases, methods and signatures.
 
 usage: <venv>/bin/python tools/surface_check.py [--release 18.2.7]   (exit 1 and a list of differences)
@@ -7,7 +7,7 @@ usage: <venv>/bin/python tools/surface_check.py [--release 18.2.7]   (exit 1 and
 The reference data, facts taken from each release's python3-rbd, lives in tests/data/: `rbd-<release>.json`
 (every public name and member, introspected) and `rbd-<release>-signatures.txt` (every signature, from the
 docstrings and sources). The release is the one whose librbd minor version matches the module's build
-(`rbd._LIBRBD_BUILT_FOR`, else `RBD().version()`).
+(`rbd._LIBRBD_MODEL`, the release it behaves as, else `RBD().version()`).
 
 Rules: every upstream name exists, with the same constant value and the same exception bases; every upstream
 method exists and keeps upstream's parameters, in order, with the same defaults (extra trailing parameters with
@@ -49,7 +49,7 @@ def is_api_member(name):
 
 def release_files(release=None):
     """(release, surface dict, {key: signature text}) for the module's build, or for `release`."""
-    built = getattr(rbd, "_LIBRBD_BUILT_FOR", None) or tuple(rbd.RBD().version())
+    built = getattr(rbd, "_LIBRBD_MODEL", None) or tuple(rbd.RBD().version())
     chosen = None
     for path in sorted(glob.glob(os.path.join(DATA, "rbd-*.json"))):
         name = os.path.basename(path)[len("rbd-"):-len(".json")]

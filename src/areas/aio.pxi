@@ -560,7 +560,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         comp._setup(self, oncomplete, KIND_OPEN, NULL)
         cdef rbd_completion_t c = comp.rbd_comp
         cdef int ret
-        IF OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET:
+        if OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET:
             if c_read_only and c_snap != NULL:  # see open_image_handle (helpers/handles.pxi)
                 comp.open_snap = c_snap_bytes
                 c_snap = NULL
@@ -667,71 +667,70 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_aio_write2(image, c_offset, c_length, c_buf, c, c_flags)
         return self._end_aio(comp, ret, "error writing %s %d~%d", (image_label(self.name), offset, c_length))
 
-    IF HAS_COMPARE_AND_WRITEV:
-        def aio_compare_and_writev(self, offset, cmp_buffers, buffers, oncomplete, fadvise_flags=0):
-            """Atomically write `buffers` back to back at `offset` if the image holds exactly the bytes of `cmp_buffers`
-            there, asynchronously. Needs librbd 1.18 (Ceph 18.2) or newer; upstream's module does not have it.
+    def aio_compare_and_writev(self, offset, cmp_buffers, buffers, oncomplete, fadvise_flags=0):
+        """Atomically write `buffers` back to back at `offset` if the image holds exactly the bytes of `cmp_buffers`
+        there, asynchronously. Needs librbd 1.18 (Ceph 18.2) or newer; upstream's module does not have it.
 
-            The buffers are not copied: the Completion holds them until librbd finished. Checked before submission (and
-            raised here): both sequences hold the same number of bytes, not zero, and the range lies within the image.
+        The buffers are not copied: the Completion holds them until librbd finished. Checked before submission (and
+        raised here): both sequences hold the same number of bytes, not zero, and the range lies within the image.
 
-            :param offset: byte offset in the image where comparing and writing start
-            :type offset: int
-            :param cmp_buffers: the bytes the image must hold, as a sequence of C-contiguous bytes-like objects
-            :type cmp_buffers: list of bytes-like object
-            :param buffers: the bytes to write, as a sequence of C-contiguous bytes-like objects
-            :type buffers: list of bytes-like object
-            :param oncomplete: called on the module's dispatcher thread once the operation finished, as
-                `oncomplete(completion, error)`: `error` is None once written; a
-                CompareMismatchError (`mismatch_offset`: the image offset of the first differing byte) when the
-                image differed and nothing was written; otherwise the Error of the failure (e.g. InvalidArgument for
-                a range that crosses an object boundary). None: no callback
-            :type oncomplete: callable or None
-            :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
-            :type fadvise_flags: int
-            :returns: the Completion; its get_return_value() is 0 or the negative errno
-            :rtype: Completion
-            :raises InvalidArgument: the image is closed, the interpreter is exiting, the two sequences hold
-                different numbers of bytes or none, one holds more than 1024 buffers, or the range reaches past the
-                end of the image
-            :raises ConnectionShutdown: the image's rados.Rados was shut down
-            :raises TypeError: a sequence is a single buffer or holds something that is not a bytes-like object,
-                `offset` or `fadvise_flags` is not an int, or `oncomplete` is neither callable nor None
-            :raises ValueError: a buffer is not C-contiguous
-            :raises OverflowError: `offset` is negative or does not fit 64 bits
-            :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
-                (librbd would wait forever for the exclusive lock)
-            :raises FunctionNotSupported: the librbd in use lacks rbd_aio_compare_and_writev
-            """
-            self._refuse_writes_while_locked()
-            cdef int c_flags = fadvise_flags
-            cdef _CompareWrite op = prepare_compare_writev(offset, cmp_buffers, buffers)
-            if late_rbd_aio_compare_and_writev == NULL:
-                raise missing_librbd_call("rbd_aio_compare_and_writev")
-            cdef Completion comp = self._new_completion(oncomplete, KIND_COMPARE)
-            comp.buf = op
-            cdef rbd_completion_t c = comp.rbd_comp
-            cdef uint64_t c_offset = op.offset
-            cdef uint64_t c_length = op.length
-            cdef const iovec *cmp_iov = op.cmp.iov
-            cdef int cmp_count = op.cmp.count
-            cdef const iovec *iov = op.data.iov
-            cdef int count = op.data.count
-            cdef uint64_t *mismatch = &op.mismatch
-            cdef uint64_t *size = &op.size
-            cdef uint64_t *object_size = &op.object_size
-            cdef uint64_t *stripe_count = &op.stripe_count
-            cdef ssize_t ret
-            cdef rbd_image_t image = self._begin_aio(comp)
-            with nogil:
-                ret = check_compare_range(image, c_offset, c_length, size, object_size, stripe_count)
-                if ret == 0:
-                    ret = late_rbd_aio_compare_and_writev(image, c_offset, cmp_iov, cmp_count, iov, count, c,
-                                                         mismatch, c_flags)
-            self._end_aio(comp, ret, None, None)
-            if ret < 0:
-                raise op.error(ret, self.name)
-            return comp
+        :param offset: byte offset in the image where comparing and writing start
+        :type offset: int
+        :param cmp_buffers: the bytes the image must hold, as a sequence of C-contiguous bytes-like objects
+        :type cmp_buffers: list of bytes-like object
+        :param buffers: the bytes to write, as a sequence of C-contiguous bytes-like objects
+        :type buffers: list of bytes-like object
+        :param oncomplete: called on the module's dispatcher thread once the operation finished, as
+            `oncomplete(completion, error)`: `error` is None once written; a
+            CompareMismatchError (`mismatch_offset`: the image offset of the first differing byte) when the
+            image differed and nothing was written; otherwise the Error of the failure (e.g. InvalidArgument for
+            a range that crosses an object boundary). None: no callback
+        :type oncomplete: callable or None
+        :param fadvise_flags: LIBRADOS_OP_FLAG_FADVISE_* hints for librbd (rados constants; 0: none)
+        :type fadvise_flags: int
+        :returns: the Completion; its get_return_value() is 0 or the negative errno
+        :rtype: Completion
+        :raises InvalidArgument: the image is closed, the interpreter is exiting, the two sequences hold
+            different numbers of bytes or none, one holds more than 1024 buffers, or the range reaches past the
+            end of the image
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: a sequence is a single buffer or holds something that is not a bytes-like object,
+            `offset` or `fadvise_flags` is not an int, or `oncomplete` is neither callable nor None
+        :raises ValueError: a buffer is not C-contiguous
+        :raises OverflowError: `offset` is negative or does not fit 64 bits
+        :raises ReadOnlyImage: the image has the exclusive-lock feature and this client holds an advisory lock on it
+            (librbd would wait forever for the exclusive lock)
+        :raises FunctionNotSupported: the librbd in use lacks rbd_aio_compare_and_writev
+        """
+        self._refuse_writes_while_locked()
+        cdef int c_flags = fadvise_flags
+        cdef _CompareWrite op = prepare_compare_writev(offset, cmp_buffers, buffers)
+        if late_rbd_aio_compare_and_writev == NULL:
+            raise missing_librbd_call("rbd_aio_compare_and_writev")
+        cdef Completion comp = self._new_completion(oncomplete, KIND_COMPARE)
+        comp.buf = op
+        cdef rbd_completion_t c = comp.rbd_comp
+        cdef uint64_t c_offset = op.offset
+        cdef uint64_t c_length = op.length
+        cdef const iovec *cmp_iov = op.cmp.iov
+        cdef int cmp_count = op.cmp.count
+        cdef const iovec *iov = op.data.iov
+        cdef int count = op.data.count
+        cdef uint64_t *mismatch = &op.mismatch
+        cdef uint64_t *size = &op.size
+        cdef uint64_t *object_size = &op.object_size
+        cdef uint64_t *stripe_count = &op.stripe_count
+        cdef ssize_t ret
+        cdef rbd_image_t image = self._begin_aio(comp)
+        with nogil:
+            ret = check_compare_range(image, c_offset, c_length, size, object_size, stripe_count)
+            if ret == 0:
+                ret = late_rbd_aio_compare_and_writev(image, c_offset, cmp_iov, cmp_count, iov, count, c,
+                                                     mismatch, c_flags)
+        self._end_aio(comp, ret, None, None)
+        if ret < 0:
+            raise op.error(ret, self.name)
+        return comp
 
     def aio_discard(self, offset, length, oncomplete):
         """Discard `length` bytes at `offset` asynchronously.

@@ -30,7 +30,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         if ret < 0:
             raise make_ex(ret, "error getting parent info for image %s" % (image_label(self.name),))
         try:
-            IF HAS_TENTACLE_API:
+            if HAS_TENTACLE_API:
                 return {
                     "pool_id": parent.pool_id,
                     "pool_name": decode_c(parent.pool_name),
@@ -42,7 +42,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                     "snap_namespace_type": <int>snap.namespace_type,
                     "snap_name": decode_c(snap.name),
                 }
-            ELSE:
+            else:
                 return {
                     "pool_name": decode_c(parent.pool_name),
                     "pool_namespace": decode_c(parent.pool_namespace),
@@ -242,9 +242,9 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             ret = rbd_deep_copy(image, io, c_name, c_options)
         self._end_call()
         if ret < 0:
-            IF HAS_REEF_API:
+            if HAS_REEF_API:
                 raise make_ex(ret, "error deep copying image %s to %s" % (image_label(self.name), image_label(dest_name)))
-            ELSE:
+            else:
                 raise make_ex(ret, "error copying image %s to %s" % (image_label(self.name), image_label(dest_name)))
 
     def sparsify(self, sparse_size):
@@ -275,14 +275,14 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
 
     # librbd 1.20's module takes a snapshot name or id, and renamed the third parameter (keyword callers use the
     # release's name).
-    IF HAS_CLONE4:
+    if HAS_CLONE4:
         def clone(self, p_ioctx, p_name, p_snapshot, c_ioctx, c_name, features=None, order=None,
                   stripe_unit=None, stripe_count=None, data_pool=None, clone_format=None):
-            """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapshot` of image `p_name` in
-            `p_ioctx`.
+            """Create image `c_name` in `c_ioctx` as a copy-on-write clone of a snapshot of image `p_name` in `p_ioctx`.
 
-            The snapshot is given by name, or by id as an int (group and trash snapshots have only ids): from
-            librbd 1.20, whose module renamed this parameter from `p_snapname` (keyword callers use the release's name).
+            The snapshot `p_snapshot` is given by name, or by id as an int (group and trash snapshots have only
+            ids): with librbd 1.19 (Ceph 19.2) or newer (rbd_clone4), as upstream's module of Ceph 20.2, which
+            renamed this parameter from `p_snapname` (keyword callers use the release's name).
             `clone_format` 1 needs a protected user snapshot, 2 does not. The other options are as in RBD.create.
 
             :param p_ioctx: the parent's pool (and namespace)
@@ -319,14 +319,14 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
             """
             clone_image(p_ioctx, p_name, p_snapshot, "p_snapshot", c_ioctx, c_name, features, order,
                         stripe_unit, stripe_count, data_pool, clone_format)
-    ELSE:
+    else:
         def clone(self, p_ioctx, p_name, p_snapname, c_ioctx, c_name, features=None, order=None,
                   stripe_unit=None, stripe_count=None, data_pool=None, clone_format=None):
-            """Create image `c_name` in `c_ioctx` as a copy-on-write clone of snapshot `p_snapname` of image `p_name` in
-            `p_ioctx`.
+            """Create image `c_name` in `c_ioctx` as a copy-on-write clone of a snapshot of image `p_name` in `p_ioctx`.
 
-            `clone_format` 1 needs a protected snapshot, 2 does not. The other options are as in RBD.create. From librbd
-            1.20 the snapshot may be given by id too, and the parameter is called `p_snapshot`.
+            The snapshot is `p_snapname`. `clone_format` 1 needs a protected snapshot, 2 does not. The other options
+            are as in RBD.create. With librbd 1.19 (Ceph 19.2) or newer the snapshot may be given by id too, and the
+            parameter is called `p_snapshot`.
 
             :param p_ioctx: the parent's pool (and namespace)
             :type p_ioctx: rados.Ioctx
@@ -371,7 +371,7 @@ cdef clone_image(p_ioctx, p_name, snapshot, str snapshot_param, c_ioctx, c_name,
     cdef bytes c_name_bytes = cstr(c_name, "c_name")
     cdef bytes p_snap_bytes = None
     cdef uint64_t c_snap_id = 0
-    IF HAS_CLONE4:
+    if HAS_CLONE4:
         if isinstance(snapshot, str):
             p_snap_bytes = cstr(snapshot, snapshot_param)
         elif isinstance(snapshot, int):
@@ -380,7 +380,7 @@ cdef clone_image(p_ioctx, p_name, snapshot, str snapshot_param, c_ioctx, c_name,
             c_snap_id = snapshot
         else:
             raise TypeError("p_snapshot must be a string or an integer")
-    ELSE:
+    else:
         p_snap_bytes = cstr(snapshot, snapshot_param)
     cdef const char *c_p_name = p_name_bytes
     cdef const char *c_p_snap = opt_str(p_snap_bytes)
@@ -394,9 +394,9 @@ cdef clone_image(p_ioctx, p_name, snapshot, str snapshot_param, c_ioctx, c_name,
         if c_p_snap != NULL:
             ret = rbd_clone3(p_io, c_p_name, c_p_snap, c_io, c_c_name, c_options)
         else:
-            IF HAS_CLONE4:
+            if HAS_CLONE4:
                 ret = late_rbd_clone4(p_io, c_p_name, c_snap_id, c_io, c_c_name, c_options)
-            ELSE:
+            else:
                 ret = -C_EINVAL
     if ret < 0:
         raise make_ex(ret, "error creating clone")

@@ -51,7 +51,7 @@ cdef str encryption_format_name(int format):
         return "luks1"
     if format == RBD_ENCRYPTION_FORMAT_LUKS2:
         return "luks2"
-    IF HAS_ENCRYPTION_LOAD2:
+    if HAS_ENCRYPTION_LOAD2:
         if format == RBD_ENCRYPTION_FORMAT_LUKS:
             return "luks"
     return str(format)
@@ -59,7 +59,7 @@ cdef str encryption_format_name(int format):
 
 cdef bint loadable_format(int format) noexcept:
     """A format encryption_load accepts: LUKS1, LUKS2, and from librbd 1.18 LUKS (either, detected)."""
-    IF HAS_ENCRYPTION_LOAD2:
+    if HAS_ENCRYPTION_LOAD2:
         if format == RBD_ENCRYPTION_FORMAT_LUKS:
             return True
     return format == RBD_ENCRYPTION_FORMAT_LUKS1 or format == RBD_ENCRYPTION_FORMAT_LUKS2
@@ -67,19 +67,12 @@ cdef bint loadable_format(int format) noexcept:
 
 # The options of one loadable format; `opts`/`opts_size` point into the member that matches it. The algorithm is
 # ignored when loading (the LUKS header names it).
-IF HAS_ENCRYPTION_LOAD2:
-    cdef struct _LoadOptions:
-        rbd_encryption_luks1_format_options_t luks1
-        rbd_encryption_luks2_format_options_t luks2
-        rbd_encryption_luks_format_options_t luks
-        rbd_encryption_options_t opts
-        size_t opts_size
-ELSE:
-    cdef struct _LoadOptions:
-        rbd_encryption_luks1_format_options_t luks1
-        rbd_encryption_luks2_format_options_t luks2
-        rbd_encryption_options_t opts
-        size_t opts_size
+cdef struct _LoadOptions:
+    rbd_encryption_luks1_format_options_t luks1
+    rbd_encryption_luks2_format_options_t luks2
+    rbd_encryption_luks_format_options_t luks   # librbd 1.18's auto-detected LUKS
+    rbd_encryption_options_t opts
+    size_t opts_size
 
 
 cdef void fill_load_options(_LoadOptions *options, int format, _Passphrase secret) noexcept:
@@ -98,7 +91,7 @@ cdef void fill_load_options(_LoadOptions *options, int format, _Passphrase secre
         options.opts = <rbd_encryption_options_t>&options.luks2
         options.opts_size = sizeof(options.luks2)
     else:
-        IF HAS_ENCRYPTION_LOAD2:
+        if HAS_ENCRYPTION_LOAD2:
             options.luks.passphrase = secret.data
             options.luks.passphrase_size = secret.size
             options.opts = <rbd_encryption_options_t>&options.luks
@@ -218,73 +211,72 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
             raise make_ex(ret, "error loading encryption on image %s with format %s"
                           % (image_label(self.name), encryption_format_name(c_format)))
 
-    IF HAS_ENCRYPTION_LOAD2:
-        def encryption_load2(self, specs):
-            """Open the encryption of this image and its ancestors, one (format, passphrase) pair per image.
+    def encryption_load2(self, specs):
+        """Open the encryption of this image and its ancestors, one (format, passphrase) pair per image.
 
-            Needs librbd 1.18 (Ceph 18.2) or newer.
+        Needs librbd 1.18 (Ceph 18.2) or newer.
 
-            `specs` is a sequence of (format, passphrase) pairs, the first for this image, the next for its parent,
-            and so on; librbd reuses the last one for deeper ancestors and reads ancestors that are not encrypted
-            as plaintext. Formats are as in encryption_load; another one raises OperationNotSupported before
-            anything is loaded. The passphrases are handed to librbd without a copy and not kept.
+        `specs` is a sequence of (format, passphrase) pairs, the first for this image, the next for its parent,
+        and so on; librbd reuses the last one for deeper ancestors and reads ancestors that are not encrypted
+        as plaintext. Formats are as in encryption_load; another one raises OperationNotSupported before
+        anything is loaded. The passphrases are handed to librbd without a copy and not kept.
 
-            :param specs: (format, passphrase) pairs, this image's first
-            :type specs: sequence of (int, str or bytes-like object)
-            :rtype: None
-            :raises OperationNotSupported: a format is not one encryption_load takes
-            :raises InvalidArgument: the image is closed, a passphrase is neither a str nor a C-contiguous
-                bytes-like object, or an image is not formatted with the format given for it
-            :raises PermissionError: a passphrase is wrong
-            :raises ImageExists: encryption is loaded on this handle already
-            :raises FunctionNotSupported: the librbd the module runs with lacks rbd_encryption_load2 (it is older
-                than the one the module was built for)
-            :raises ConnectionShutdown: the image's rados.Rados was shut down
-            :raises TypeError: `specs` or one of its items is not iterable, or a format is not an integer
-            :raises ValueError: an item is not a pair
-            :raises OverflowError: a format does not fit a C int
-            :raises UnicodeEncodeError: a passphrase is a str with lone surrogates (no UTF-8 form)
-            :raises OSError: another error from librbd, as the subclass its errno maps to
-            """
-            if late_rbd_encryption_load2 == NULL:
-                raise missing_librbd_call("rbd_encryption_load2")
-            specs = list(specs)
-            cdef size_t count = len(specs)
-            cdef size_t i
-            cdef int ret = 0
-            cdef int c_format
-            cdef rbd_image_t image
-            cdef list secrets = []
-            cdef _Passphrase secret
-            cdef _LoadOptions *options = <_LoadOptions *>malloc(max(count, 1) * sizeof(_LoadOptions))
-            cdef rbd_encryption_spec_t *c_specs = <rbd_encryption_spec_t *>malloc(
-                max(count, 1) * sizeof(rbd_encryption_spec_t))
-            if options == NULL or c_specs == NULL:
-                free(options)
-                free(c_specs)
-                raise MemoryError()
-            try:
-                for i in range(count):
-                    format, passphrase = specs[i]
-                    c_format = format
-                    if not loadable_format(c_format):
-                        # upstream's words, index included (its message names the pair's item [1])
-                        raise make_ex(-C_ENOTSUP, "specs[%d][1]: Unsupported encryption format" % (i,))
-                    secret = _Passphrase(passphrase, "specs[%d][1]" % (i,))
-                    secrets.append(secret)
-                    fill_load_options(&options[i], c_format, secret)
-                    c_specs[i].format = <rbd_encryption_format_t>c_format
-                    c_specs[i].opts = options[i].opts
-                    c_specs[i].opts_size = options[i].opts_size
-                image = self._begin_call()
-                with nogil:
-                    ret = late_rbd_encryption_load2(image, c_specs, count)
-                self._end_call()
-            finally:
-                memset(options, 0, max(count, 1) * sizeof(_LoadOptions))
-                free(options)
-                free(c_specs)
-                for secret in secrets:
-                    secret.release()
-            if ret < 0:
-                raise make_ex(ret, "error loading encryption on image %s" % (image_label(self.name),))
+        :param specs: (format, passphrase) pairs, this image's first
+        :type specs: sequence of (int, str or bytes-like object)
+        :rtype: None
+        :raises OperationNotSupported: a format is not one encryption_load takes
+        :raises InvalidArgument: the image is closed, a passphrase is neither a str nor a C-contiguous
+            bytes-like object, or an image is not formatted with the format given for it
+        :raises PermissionError: a passphrase is wrong
+        :raises ImageExists: encryption is loaded on this handle already
+        :raises FunctionNotSupported: the librbd the module runs with lacks rbd_encryption_load2 (it is older
+            than the one the module was built for)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `specs` or one of its items is not iterable, or a format is not an integer
+        :raises ValueError: an item is not a pair
+        :raises OverflowError: a format does not fit a C int
+        :raises UnicodeEncodeError: a passphrase is a str with lone surrogates (no UTF-8 form)
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
+        if late_rbd_encryption_load2 == NULL:
+            raise missing_librbd_call("rbd_encryption_load2")
+        specs = list(specs)
+        cdef size_t count = len(specs)
+        cdef size_t i
+        cdef int ret = 0
+        cdef int c_format
+        cdef rbd_image_t image
+        cdef list secrets = []
+        cdef _Passphrase secret
+        cdef _LoadOptions *options = <_LoadOptions *>malloc(max(count, 1) * sizeof(_LoadOptions))
+        cdef rbd_encryption_spec_t *c_specs = <rbd_encryption_spec_t *>malloc(
+            max(count, 1) * sizeof(rbd_encryption_spec_t))
+        if options == NULL or c_specs == NULL:
+            free(options)
+            free(c_specs)
+            raise MemoryError()
+        try:
+            for i in range(count):
+                format, passphrase = specs[i]
+                c_format = format
+                if not loadable_format(c_format):
+                    # upstream's words, index included (its message names the pair's item [1])
+                    raise make_ex(-C_ENOTSUP, "specs[%d][1]: Unsupported encryption format" % (i,))
+                secret = _Passphrase(passphrase, "specs[%d][1]" % (i,))
+                secrets.append(secret)
+                fill_load_options(&options[i], c_format, secret)
+                c_specs[i].format = <rbd_encryption_format_t>c_format
+                c_specs[i].opts = options[i].opts
+                c_specs[i].opts_size = options[i].opts_size
+            image = self._begin_call()
+            with nogil:
+                ret = late_rbd_encryption_load2(image, c_specs, count)
+            self._end_call()
+        finally:
+            memset(options, 0, max(count, 1) * sizeof(_LoadOptions))
+            free(options)
+            free(c_specs)
+            for secret in secrets:
+                secret.release()
+        if ret < 0:
+            raise make_ex(ret, "error loading encryption on image %s" % (image_label(self.name),))

@@ -213,58 +213,56 @@ cdef class Group:
         """
         return GroupImageIterator(self)
 
-    IF HAS_GROUP_GET_ID:
-        def id(self):
-            """The group's id. Needs librbd 1.20 (Ceph 20.2) or newer.
+    def id(self):
+        """The group's id. Needs librbd 1.20 (Ceph 20.2) or newer.
 
-            :returns: the id of the group
-            :rtype: str
-            :raises InvalidArgument: the group's ioctx is closed
-            :raises ObjectNotFound: the group does not exist
-            :raises FunctionNotSupported: the librbd in use lacks rbd_group_get_id (older than the module's build)
-            """
-            cdef rados_ioctx_t io = self._io()
-            cdef int ret
-            if late_rbd_group_get_id == NULL:
-                raise missing_librbd_call("rbd_group_get_id")
-            filled = fill_key_growing(late_rbd_group_get_id, NULL, io, self.name, 32, &ret)
-            if ret < 0:
-                raise make_ex(ret, "error getting id for group %s" % (image_label(self.name),), group_errno_to_exception)
-            return first_c_string(filled)
+        :returns: the id of the group
+        :rtype: str
+        :raises InvalidArgument: the group's ioctx is closed
+        :raises ObjectNotFound: the group does not exist
+        :raises FunctionNotSupported: the librbd in use lacks rbd_group_get_id (older than the module's build)
+        """
+        cdef rados_ioctx_t io = self._io()
+        cdef int ret
+        if late_rbd_group_get_id == NULL:
+            raise missing_librbd_call("rbd_group_get_id")
+        filled = fill_key_growing(late_rbd_group_get_id, NULL, io, self.name, 32, &ret)
+        if ret < 0:
+            raise make_ex(ret, "error getting id for group %s" % (image_label(self.name),), group_errno_to_exception)
+        return first_c_string(filled)
 
-    IF HAS_GROUP_SNAP_INFO2:
-        def get_snap_info(self, snap_name):
-            """Everything about group snapshot `snap_name`. Needs librbd 1.20 (Ceph 20.2) or newer.
+    def get_snap_info(self, snap_name):
+        """Everything about group snapshot `snap_name`. Needs librbd 1.20 (Ceph 20.2) or newer.
 
-            :param snap_name: name of the group snapshot
-            :type snap_name: str or bytes
-            :returns: {'id': str, 'name': str, 'state': RBD_GROUP_SNAP_STATE_*, 'namespace_type':
-                RBD_GROUP_SNAP_NAMESPACE_TYPE_*, 'image_snap_name': str, 'image_snaps': a list of {'pool_id', 'snap_id',
-                'image_name'}, one per image snapshot it made}
-            :rtype: dict
-            :raises InvalidArgument: the group's ioctx is closed, or `snap_name` is not str/bytes or holds a NUL byte
-            :raises ObjectNotFound: the group or the group snapshot does not exist
-            :raises FunctionNotSupported: the librbd in use lacks rbd_group_snap_get_info (older than the module's
-                build)
-            """
-            cdef rados_ioctx_t io = self._io()
-            cdef bytes snap_bytes = cstr(snap_name, "snap_name")
-            cdef const char *c_group = self.name
-            cdef const char *c_snap = snap_bytes
-            cdef rbd_group_snap_info2_t info
-            cdef int ret
-            memset(&info, 0, sizeof(info))
-            if late_rbd_group_snap_get_info == NULL or late_rbd_group_snap_get_info_cleanup == NULL:
-                raise missing_librbd_call("rbd_group_snap_get_info")
-            with nogil:
-                ret = late_rbd_group_snap_get_info(io, c_group, c_snap, &info)
-            if ret < 0:
-                raise make_ex(ret, "error getting snapshot %s of group %s" % (image_label(snap_name), image_label(self.name)),
-                              group_errno_to_exception)
-            try:
-                return group_snap_dict(&info)
-            finally:
-                late_rbd_group_snap_get_info_cleanup(&info)
+        :param snap_name: name of the group snapshot
+        :type snap_name: str or bytes
+        :returns: {'id': str, 'name': str, 'state': RBD_GROUP_SNAP_STATE_*, 'namespace_type':
+            RBD_GROUP_SNAP_NAMESPACE_TYPE_*, 'image_snap_name': str, 'image_snaps': a list of {'pool_id', 'snap_id',
+            'image_name'}, one per image snapshot it made}
+        :rtype: dict
+        :raises InvalidArgument: the group's ioctx is closed, or `snap_name` is not str/bytes or holds a NUL byte
+        :raises ObjectNotFound: the group or the group snapshot does not exist
+        :raises FunctionNotSupported: the librbd in use lacks rbd_group_snap_get_info (older than the module's
+            build)
+        """
+        cdef rados_ioctx_t io = self._io()
+        cdef bytes snap_bytes = cstr(snap_name, "snap_name")
+        cdef const char *c_group = self.name
+        cdef const char *c_snap = snap_bytes
+        cdef rbd_group_snap_info2_t info
+        cdef int ret
+        memset(&info, 0, sizeof(info))
+        if late_rbd_group_snap_get_info == NULL or late_rbd_group_snap_get_info_cleanup == NULL:
+            raise missing_librbd_call("rbd_group_snap_get_info")
+        with nogil:
+            ret = late_rbd_group_snap_get_info(io, c_group, c_snap, &info)
+        if ret < 0:
+            raise make_ex(ret, "error getting snapshot %s of group %s" % (image_label(snap_name), image_label(self.name)),
+                          group_errno_to_exception)
+        try:
+            return group_snap_dict(&info)
+        finally:
+            late_rbd_group_snap_get_info_cleanup(&info)
 
     def create_snap(self, snap_name, flags=0):
         """Take a consistent snapshot `snap_name` of every image of the group.
@@ -462,60 +460,68 @@ cdef class GroupImageIterator:
         return iter_entries(self, self.entries)
 
 
-IF HAS_GROUP_SNAP_INFO2:
-    cdef dict group_snap_dict(rbd_group_snap_info2_t *info):
-        """librbd 1.20's group snapshot dict (keys in upstream's order)."""
-        cdef size_t i
-        return {
-            "id": decode_c(info.id),
-            "name": decode_c(info.name),
-            "state": <int>info.state,
-            "namespace_type": <int>info.namespace_type,
-            "image_snap_name": decode_c(info.image_snap_name),
-            "image_snaps": [{"pool_id": info.image_snaps[i].pool_id,
-                             "snap_id": info.image_snaps[i].snap_id,
-                             "image_name": decode_c(info.image_snaps[i].image_name)}
-                            for i in range(info.image_snaps_count)],
-        }
+cdef dict group_snap_dict(rbd_group_snap_info2_t *info):
+    """librbd 1.20's group snapshot dict (keys in upstream's order)."""
+    cdef size_t i
+    return {
+        "id": decode_c(info.id),
+        "name": decode_c(info.name),
+        "state": <int>info.state,
+        "namespace_type": <int>info.namespace_type,
+        "image_snap_name": decode_c(info.image_snap_name),
+        "image_snaps": [{"pool_id": info.image_snaps[i].pool_id,
+                         "snap_id": info.image_snaps[i].snap_id,
+                         "image_name": decode_c(info.image_snaps[i].image_name)}
+                        for i in range(info.image_snaps_count)],
+    }
 
-    cdef int _group_snap_list2(void *ctx, void *snaps, size_t *count) noexcept nogil:
-        cdef group_list_ctx *group = <group_list_ctx *>ctx
-        return late_rbd_group_snap_list2(group.io, group.group, <rbd_group_snap_info2_t *>snaps, count)
 
-    cdef list list_group_snaps(Group group):
-        """The snapshots of `group` as group_snap_dict()s (rbd_group_snap_list2)."""
-        cdef size_t i
-        if late_rbd_group_snap_list2 == NULL or late_rbd_group_snap_list2_cleanup == NULL:
-            raise missing_librbd_call("rbd_group_snap_list2")
-        cdef group_list_ctx ctx = group_list_ctx(group._io(), group.name)
-        cdef _Listed found = list_growing(_group_snap_list2, &ctx, sizeof(rbd_group_snap_info2_t), 10)
-        if found.ret < 0:
-            raise make_ex(found.ret, "error listing snapshots of group %s" % (image_label(group.name),),
-                          group_errno_to_exception)
-        cdef rbd_group_snap_info2_t *snaps = <rbd_group_snap_info2_t *>found.items
-        try:
-            return [group_snap_dict(&snaps[i]) for i in range(found.count)]
-        finally:
-            late_rbd_group_snap_list2_cleanup(snaps, found.count)
-ELSE:
-    cdef int _group_snap_list(void *ctx, void *snaps, size_t *count) noexcept nogil:
-        cdef group_list_ctx *group = <group_list_ctx *>ctx
-        return rbd_group_snap_list(group.io, group.group, <rbd_group_snap_info_t *>snaps,
-                                   sizeof(rbd_group_snap_info_t), count)
+cdef int _group_snap_list2(void *ctx, void *snaps, size_t *count) noexcept nogil:
+    cdef group_list_ctx *group = <group_list_ctx *>ctx
+    return late_rbd_group_snap_list2(group.io, group.group, <rbd_group_snap_info2_t *>snaps, count)
 
-    cdef list list_group_snaps(Group group):
-        """The snapshots of `group` as {'name', 'state'} dicts (rbd_group_snap_list)."""
-        cdef size_t i
-        cdef group_list_ctx ctx = group_list_ctx(group._io(), group.name)
-        cdef _Listed found = list_growing(_group_snap_list, &ctx, sizeof(rbd_group_snap_info_t), 32)
-        if found.ret < 0:
-            raise make_ex(found.ret, "error listing snapshots of group %s" % (image_label(group.name),),
-                          group_errno_to_exception)
-        cdef rbd_group_snap_info_t *snaps = <rbd_group_snap_info_t *>found.items
-        try:
-            return [{"name": decode_c(snaps[i].name), "state": <int>snaps[i].state} for i in range(found.count)]
-        finally:
-            rbd_group_snap_list_cleanup(snaps, sizeof(rbd_group_snap_info_t), found.count)
+
+cdef list list_group_snaps2(Group group):
+    """The snapshots of `group` as group_snap_dict()s (rbd_group_snap_list2)."""
+    cdef size_t i
+    if late_rbd_group_snap_list2 == NULL or late_rbd_group_snap_list2_cleanup == NULL:
+        raise missing_librbd_call("rbd_group_snap_list2")
+    cdef group_list_ctx ctx = group_list_ctx(group._io(), group.name)
+    cdef _Listed found = list_growing(_group_snap_list2, &ctx, sizeof(rbd_group_snap_info2_t), 10)
+    if found.ret < 0:
+        raise make_ex(found.ret, "error listing snapshots of group %s" % (image_label(group.name),),
+                      group_errno_to_exception)
+    cdef rbd_group_snap_info2_t *snaps = <rbd_group_snap_info2_t *>found.items
+    try:
+        return [group_snap_dict(&snaps[i]) for i in range(found.count)]
+    finally:
+        late_rbd_group_snap_list2_cleanup(snaps, found.count)
+
+
+cdef int _group_snap_list(void *ctx, void *snaps, size_t *count) noexcept nogil:
+    cdef group_list_ctx *group = <group_list_ctx *>ctx
+    return rbd_group_snap_list(group.io, group.group, <rbd_group_snap_info_t *>snaps,
+                               sizeof(rbd_group_snap_info_t), count)
+
+
+cdef list list_group_snaps1(Group group):
+    """The snapshots of `group` as {'name', 'state'} dicts (rbd_group_snap_list)."""
+    cdef size_t i
+    cdef group_list_ctx ctx = group_list_ctx(group._io(), group.name)
+    cdef _Listed found = list_growing(_group_snap_list, &ctx, sizeof(rbd_group_snap_info_t), 32)
+    if found.ret < 0:
+        raise make_ex(found.ret, "error listing snapshots of group %s" % (image_label(group.name),),
+                      group_errno_to_exception)
+    cdef rbd_group_snap_info_t *snaps = <rbd_group_snap_info_t *>found.items
+    try:
+        return [{"name": decode_c(snaps[i].name), "state": <int>snaps[i].state} for i in range(found.count)]
+    finally:
+        rbd_group_snap_list_cleanup(snaps, sizeof(rbd_group_snap_info_t), found.count)
+
+
+cdef list list_group_snaps(Group group):
+    """The snapshots of `group` as upstream's module of the release in use lists them."""
+    return list_group_snaps2(group) if HAS_GROUP_SNAP_INFO2 else list_group_snaps1(group)
 
 
 cdef class GroupSnapIterator:

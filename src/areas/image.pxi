@@ -642,18 +642,16 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 # librbd's times as upstream's module of the same release gives them; every area uses these. librbd 1.20's
 # module returns aware datetimes in UTC everywhere; 1.16/1.18 return naive UTC (without utcfromtimestamp's
 # DeprecationWarning), except access/modify_timestamp, which are naive local time there.
-IF HAS_AWARE_TIMESTAMPS:
-    cdef object utc_timestamp(int64_t seconds):
+cdef object utc_timestamp(int64_t seconds):
+    if HAS_AWARE_TIMESTAMPS:
         return datetime.fromtimestamp(seconds, _timezone.utc)
+    return datetime.fromtimestamp(seconds, _timezone.utc).replace(tzinfo=None)
 
-    cdef object local_timestamp(int64_t seconds):
+
+cdef object local_timestamp(int64_t seconds):
+    if HAS_AWARE_TIMESTAMPS:
         return datetime.fromtimestamp(seconds, _timezone.utc)
-ELSE:
-    cdef object utc_timestamp(int64_t seconds):
-        return datetime.fromtimestamp(seconds, _timezone.utc).replace(tzinfo=None)
-
-    cdef object local_timestamp(int64_t seconds):
-        return datetime.fromtimestamp(seconds)
+    return datetime.fromtimestamp(seconds)
 
 
 class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)

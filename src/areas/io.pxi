@@ -228,28 +228,27 @@ cdef ssize_t check_compare_range(rbd_image_t image, uint64_t offset, uint64_t le
     return ret
 
 
-IF HAS_COMPARE_AND_WRITEV:
-    cdef ssize_t wait_compare_and_writev(rbd_image_t image, _CompareWrite op, int flags) noexcept:
-        """rbd_aio_compare_and_writev, waited for (librbd has no synchronous form); the GIL released."""
-        cdef rbd_completion_t completion
-        cdef const iovec *cmp_iov = op.cmp.iov
-        cdef int cmp_count = op.cmp.count
-        cdef const iovec *iov = op.data.iov
-        cdef int count = op.data.count
-        cdef uint64_t *mismatch = &op.mismatch
-        cdef ssize_t ret
-        with nogil:
-            ret = check_compare_range(image, op.offset, op.length, &op.size, &op.object_size, &op.stripe_count)
+cdef ssize_t wait_compare_and_writev(rbd_image_t image, _CompareWrite op, int flags) noexcept:
+    """rbd_aio_compare_and_writev, waited for (librbd has no synchronous form); the GIL released."""
+    cdef rbd_completion_t completion
+    cdef const iovec *cmp_iov = op.cmp.iov
+    cdef int cmp_count = op.cmp.count
+    cdef const iovec *iov = op.data.iov
+    cdef int count = op.data.count
+    cdef uint64_t *mismatch = &op.mismatch
+    cdef ssize_t ret
+    with nogil:
+        ret = check_compare_range(image, op.offset, op.length, &op.size, &op.object_size, &op.stripe_count)
+        if ret == 0:
+            ret = rbd_aio_create_completion(NULL, NULL, &completion)
             if ret == 0:
-                ret = rbd_aio_create_completion(NULL, NULL, &completion)
-                if ret == 0:
-                    ret = late_rbd_aio_compare_and_writev(image, op.offset, cmp_iov, cmp_count, iov, count,
-                                                         completion, mismatch, flags)
-                    if ret >= 0:
-                        rbd_aio_wait_for_complete(completion)
-                        ret = rbd_aio_get_return_value(completion)
-                    rbd_aio_release(completion)
-        return ret
+                ret = late_rbd_aio_compare_and_writev(image, op.offset, cmp_iov, cmp_count, iov, count,
+                                                     completion, mismatch, flags)
+                if ret >= 0:
+                    rbd_aio_wait_for_complete(completion)
+                    ret = rbd_aio_get_return_value(completion)
+                rbd_aio_release(completion)
+    return ret
 
 
 cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
@@ -598,60 +597,59 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                                 stripe_count, size)
         return ret
 
-    IF HAS_COMPARE_AND_WRITEV:
-        def compare_and_writev(self, offset, cmp_buffers, buffers, fadvise_flags=0):
-            """Atomically write `buffers` back to back at `offset` if the image holds the bytes of `cmp_buffers`.
+    def compare_and_writev(self, offset, cmp_buffers, buffers, fadvise_flags=0):
+        """Atomically write `buffers` back to back at `offset` if the image holds the bytes of `cmp_buffers`.
 
-            Needs librbd 1.18 (Ceph 18.2) or newer.
+        Needs librbd 1.18 (Ceph 18.2) or newer.
 
-            compare_and_write with sequences of C-contiguous bytes-like objects (at most 1024 each), used without a
-            copy: both sequences hold the same number of bytes, not zero (else InvalidArgument); the range lies
-            within one object of the image and within the image (else InvalidArgument, nothing written). When the
-            image differs, nothing is written and CompareMismatchError is raised with the image offset of the first
-            differing byte as `mismatch_offset`.
+        compare_and_write with sequences of C-contiguous bytes-like objects (at most 1024 each), used without a
+        copy: both sequences hold the same number of bytes, not zero (else InvalidArgument); the range lies
+        within one object of the image and within the image (else InvalidArgument, nothing written). When the
+        image differs, nothing is written and CompareMismatchError is raised with the image offset of the first
+        differing byte as `mismatch_offset`.
 
-            :param offset: byte offset in the image where the comparison starts
-            :type offset: int
-            :param cmp_buffers: the bytes the image must hold at `offset`, in image order
-            :type cmp_buffers: sequence of bytes-like objects
-            :param buffers: the bytes to write there, in image order
-            :type buffers: sequence of bytes-like objects
-            :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
-            :type fadvise_flags: int
-            :returns: the number of bytes written (the total size of `buffers`)
-            :rtype: int
-            :raises CompareMismatchError: the image does not hold the bytes of `cmp_buffers`; nothing was written
-            :raises TypeError: a sequence is a single buffer or not iterable, an item is a str or not a bytes-like
-                object, or an integer argument is not an integer
-            :raises ValueError: an item is not C-contiguous
-            :raises InvalidArgument: the image is closed, a sequence holds more than 1024 buffers, the totals
-                differ or are zero, or the range crosses an object boundary or reaches past the end of the image
-                (nothing written)
-            :raises ConnectionShutdown: the image's rados.Rados was shut down
-            :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an
-                advisory lock on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd
-                would wait forever for the exclusive lock a write needs)
-            :raises FunctionNotSupported: the librbd the module runs with lacks rbd_aio_compare_and_writev (it is
-                older than the one the module was built for)
-            :raises OverflowError: `offset` is negative or too large, or `fadvise_flags` does not fit a C int
-            :raises OSError: another error from librbd, as the subclass its errno maps to
-            """
-            self._refuse_writes_while_locked()
-            cdef int c_flags = fadvise_flags
-            cdef _CompareWrite op = prepare_compare_writev(offset, cmp_buffers, buffers)
-            if late_rbd_aio_compare_and_writev == NULL:
-                raise missing_librbd_call("rbd_aio_compare_and_writev")
-            cdef ssize_t ret
-            cdef rbd_image_t image = self._begin_call()
-            try:
-                ret = wait_compare_and_writev(image, op, c_flags)
-            finally:
-                self._end_call()
-                op.cmp.release()
-                op.data.release()
-            if ret < 0:
-                raise op.error(ret, self.name)
-            return op.length  # librbd reports 0 for a completed vectored compare-and-write
+        :param offset: byte offset in the image where the comparison starts
+        :type offset: int
+        :param cmp_buffers: the bytes the image must hold at `offset`, in image order
+        :type cmp_buffers: sequence of bytes-like objects
+        :param buffers: the bytes to write there, in image order
+        :type buffers: sequence of bytes-like objects
+        :param fadvise_flags: RBD_IO_FADVISE_* hints for librbd (0: none)
+        :type fadvise_flags: int
+        :returns: the number of bytes written (the total size of `buffers`)
+        :rtype: int
+        :raises CompareMismatchError: the image does not hold the bytes of `cmp_buffers`; nothing was written
+        :raises TypeError: a sequence is a single buffer or not iterable, an item is a str or not a bytes-like
+            object, or an integer argument is not an integer
+        :raises ValueError: an item is not C-contiguous
+        :raises InvalidArgument: the image is closed, a sequence holds more than 1024 buffers, the totals
+            differ or are zero, or the range crosses an object boundary or reaches past the end of the image
+            (nothing written)
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises ReadOnlyImage: the image was opened read-only or at a snapshot, or this client holds an
+            advisory lock on it (lock_exclusive/lock_shared) and it has the exclusive-lock feature (librbd
+            would wait forever for the exclusive lock a write needs)
+        :raises FunctionNotSupported: the librbd the module runs with lacks rbd_aio_compare_and_writev (it is
+            older than the one the module was built for)
+        :raises OverflowError: `offset` is negative or too large, or `fadvise_flags` does not fit a C int
+        :raises OSError: another error from librbd, as the subclass its errno maps to
+        """
+        self._refuse_writes_while_locked()
+        cdef int c_flags = fadvise_flags
+        cdef _CompareWrite op = prepare_compare_writev(offset, cmp_buffers, buffers)
+        if late_rbd_aio_compare_and_writev == NULL:
+            raise missing_librbd_call("rbd_aio_compare_and_writev")
+        cdef ssize_t ret
+        cdef rbd_image_t image = self._begin_call()
+        try:
+            ret = wait_compare_and_writev(image, op, c_flags)
+        finally:
+            self._end_call()
+            op.cmp.release()
+            op.data.release()
+        if ret < 0:
+            raise op.error(ret, self.name)
+        return op.length  # librbd reports 0 for a completed vectored compare-and-write
 
     def discard(self, offset, length):
         """Deallocate `length` bytes at `offset` (they then read as zeros).
@@ -803,7 +801,7 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         cdef bytes snap_bytes = None
         cdef uint64_t c_snap_id = 0
         cdef bint by_id = False
-        IF HAS_DIFF_ITERATE3:
+        if HAS_DIFF_ITERATE3:
             if isinstance(from_snapshot, str):
                 snap_bytes = cstr(from_snapshot, "from_snapshot")
             elif from_snapshot is None or isinstance(from_snapshot, int):
@@ -811,18 +809,18 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                 c_snap_id = from_snapshot or 0
             else:
                 raise TypeError("from_snapshot must be a string or an integer")
-        ELSE:
+        else:
             snap_bytes = cstr(from_snapshot, "from_snapshot", opt=True)
         cdef const char *c_snap = opt_str(snap_bytes)
         cdef uint8_t c_parent = include_parent  # ints and bools, as upstream (None is a TypeError)
         cdef uint8_t c_whole = whole_object
         cdef uint32_t c_flags = 0
-        IF HAS_DIFF_ITERATE3:
+        if HAS_DIFF_ITERATE3:
             if include_parent:
                 c_flags |= RBD_DIFF_ITERATE_FLAG_INCLUDE_PARENT
             if whole_object:
                 c_flags |= RBD_DIFF_ITERATE_FLAG_WHOLE_OBJECT
-        IF HAS_DIFF_ITERATE3:
+        if HAS_DIFF_ITERATE3:
             if by_id and late_rbd_diff_iterate3 == NULL:
                 raise missing_librbd_call("rbd_diff_iterate3")
         cdef _DiffIterateCallback callback = _DiffIterateCallback(iterate_cb)
@@ -834,10 +832,10 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
                 ret = rbd_diff_iterate2(image, c_snap, c_offset, c_length, c_parent, c_whole,
                                         diff_iterate_callback, arg)
             else:
-                IF HAS_DIFF_ITERATE3:
+                if HAS_DIFF_ITERATE3:
                     ret = late_rbd_diff_iterate3(image, c_snap_id, c_offset, c_length, c_flags,
                                                  diff_iterate_callback, arg)
-                ELSE:
+                else:
                     ret = -C_EINVAL  # not reached: by_id needs rbd_diff_iterate3
         self._end_call()
         callback.raise_pending()

@@ -417,57 +417,56 @@ class RBD:  # part of rbd.RBD (tools/assemble.py joins the parts)
         if ret < 0:
             raise make_ex(ret, "error setting mirror mode")
 
-    IF HAS_MIRROR_REMOTE_NAMESPACE:
-        def mirror_remote_namespace_get(self, ioctx):
-            """The namespace of the remote pool that the namespace of `ioctx` mirrors to.
+    def mirror_remote_namespace_get(self, ioctx):
+        """The namespace of the remote pool that the namespace of `ioctx` mirrors to.
 
-            By default its own name ('' for the default namespace). Needs librbd 1.20 (Ceph 20.2) or newer.
+        By default its own name ('' for the default namespace). Needs librbd 1.20 (Ceph 20.2) or newer.
 
-            :param ioctx: the pool and namespace
-            :type ioctx: rados.Ioctx
-            :returns: the remote namespace
-            :rtype: str
-            :raises FunctionNotSupported: the librbd in use is older than the one the module was built for and lacks
-                the call
-            :raises TypeError: `ioctx` is not a rados.Ioctx
-            :raises InvalidArgument: `ioctx` is closed
-            """
-            cdef rados_ioctx_t io = ioctx_handle(ioctx)
-            cdef int ret
-            if late_rbd_mirror_remote_namespace_get == NULL:
-                raise missing_librbd_call("rbd_mirror_remote_namespace_get")
-            filled = fill_growing(late_rbd_mirror_remote_namespace_get, io, 512, &ret)
-            if ret < 0:
-                raise make_ex(ret, "error retrieving remote namespace")
-            return first_c_string(filled)
+        :param ioctx: the pool and namespace
+        :type ioctx: rados.Ioctx
+        :returns: the remote namespace
+        :rtype: str
+        :raises FunctionNotSupported: the librbd in use is older than the one the module was built for and lacks
+            the call
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        :raises InvalidArgument: `ioctx` is closed
+        """
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef int ret
+        if late_rbd_mirror_remote_namespace_get == NULL:
+            raise missing_librbd_call("rbd_mirror_remote_namespace_get")
+        filled = fill_growing(late_rbd_mirror_remote_namespace_get, io, 512, &ret)
+        if ret < 0:
+            raise make_ex(ret, "error retrieving remote namespace")
+        return first_c_string(filled)
 
-        def mirror_remote_namespace_set(self, ioctx, remote_namespace):
-            """Mirror the namespace of `ioctx` to `remote_namespace` of the remote pool.
+    def mirror_remote_namespace_set(self, ioctx, remote_namespace):
+        """Mirror the namespace of `ioctx` to `remote_namespace` of the remote pool.
 
-            Only while mirroring is disabled there (or RBD_MIRROR_MODE_INIT_ONLY on the default namespace), else
-            InvalidArgument; disabling mirroring resets it. Needs librbd 1.20 (Ceph 20.2) or newer.
+        Only while mirroring is disabled there (or RBD_MIRROR_MODE_INIT_ONLY on the default namespace), else
+        InvalidArgument; disabling mirroring resets it. Needs librbd 1.20 (Ceph 20.2) or newer.
 
-            :param ioctx: the pool and namespace
-            :type ioctx: rados.Ioctx
-            :param remote_namespace: the remote namespace's name
-            :type remote_namespace: str or bytes
-            :rtype: None
-            :raises InvalidArgument: mirroring of the namespace is not disabled (nor in init-only mode), `ioctx` is
-                closed, or `remote_namespace` is not str or bytes or holds a NUL byte
-            :raises FunctionNotSupported: the librbd in use is older than the one the module was built for and lacks
-                the call
-            :raises TypeError: `ioctx` is not a rados.Ioctx
-            """
-            cdef rados_ioctx_t io = ioctx_handle(ioctx)
-            cdef bytes namespace_bytes = cstr(remote_namespace, "remote_namespace")
-            cdef const char *c_namespace = namespace_bytes
-            cdef int ret
-            if late_rbd_mirror_remote_namespace_set == NULL:
-                raise missing_librbd_call("rbd_mirror_remote_namespace_set")
-            with nogil:
-                ret = late_rbd_mirror_remote_namespace_set(io, c_namespace)
-            if ret < 0:
-                raise make_ex(ret, "error setting remote namespace")
+        :param ioctx: the pool and namespace
+        :type ioctx: rados.Ioctx
+        :param remote_namespace: the remote namespace's name
+        :type remote_namespace: str or bytes
+        :rtype: None
+        :raises InvalidArgument: mirroring of the namespace is not disabled (nor in init-only mode), `ioctx` is
+            closed, or `remote_namespace` is not str or bytes or holds a NUL byte
+        :raises FunctionNotSupported: the librbd in use is older than the one the module was built for and lacks
+            the call
+        :raises TypeError: `ioctx` is not a rados.Ioctx
+        """
+        cdef rados_ioctx_t io = ioctx_handle(ioctx)
+        cdef bytes namespace_bytes = cstr(remote_namespace, "remote_namespace")
+        cdef const char *c_namespace = namespace_bytes
+        cdef int ret
+        if late_rbd_mirror_remote_namespace_set == NULL:
+            raise missing_librbd_call("rbd_mirror_remote_namespace_set")
+        with nogil:
+            ret = late_rbd_mirror_remote_namespace_set(io, c_namespace)
+        if ret < 0:
+            raise make_ex(ret, "error setting remote namespace")
 
     def mirror_uuid_get(self, ioctx):
         """The pool's mirror uuid (ImageNotFound while mirroring is disabled).

@@ -547,74 +547,63 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
         finally:
             rbd_snap_group_namespace_cleanup(&info, sizeof(info))
 
-    IF HAS_SNAP_TRASH_NAMESPACE2:
-        def snap_get_trash_namespace(self, snap_id):
-            """What snapshot `snap_id` was before it moved to the trash namespace (removed while it had clone v2
-            children).
+    def snap_get_trash_namespace(self, snap_id):
+        """What snapshot `snap_id` was before it moved to the trash namespace (removed while it had clone v2
+        children).
 
-            Before librbd 1.20 the dict has 'original_name' only. The running librbd must have
-            rbd_snap_get_trash_namespace2 (1.20 or newer), the call this build uses.
+        With librbd 1.19 (Ceph 19.2) or newer (rbd_snap_get_trash_namespace2) the dict also has
+        'original_namespace_type', as upstream's module of Ceph 20.2 gives it.
 
-            :param snap_id: id of the snapshot
-            :type snap_id: int
-            :returns: {'original_namespace_type': the RBD_SNAP_NAMESPACE_TYPE_* it had, 'original_name': its name
-                before it was removed}
-            :rtype: dict
-            :raises InvalidArgument: the image is closed, or the snapshot is not in the trash namespace
-            :raises ConnectionShutdown: the image's rados.Rados was shut down
-            :raises TypeError: `snap_id` is not an int
-            :raises OverflowError: `snap_id` is negative or does not fit 64 bits
-            :raises ImageNotFound: the image has no snapshot with that id
-            :raises FunctionNotSupported: the librbd in use is older than the one the module was built for
-            """
-            cdef uint64_t c_id = snap_id
-            cdef rbd_snap_trash_namespace_t trash
-            cdef int ret
-            memset(&trash, 0, sizeof(trash))
-            if late_rbd_snap_get_trash_namespace2 == NULL or late_rbd_snap_trash_namespace_cleanup == NULL:
-                raise missing_librbd_call("rbd_snap_get_trash_namespace2")
-            cdef rbd_image_t image = self._begin_call()
-            with nogil:
-                ret = late_rbd_snap_get_trash_namespace2(image, c_id, &trash, sizeof(trash))
+        :param snap_id: id of the snapshot
+        :type snap_id: int
+        :returns: {'original_namespace_type': the RBD_SNAP_NAMESPACE_TYPE_* it had (librbd 1.19 or newer),
+            'original_name': its name before it was removed}
+        :rtype: dict
+        :raises InvalidArgument: the image is closed, or the snapshot is not in the trash namespace
+        :raises ConnectionShutdown: the image's rados.Rados was shut down
+        :raises TypeError: `snap_id` is not an int
+        :raises OverflowError: `snap_id` is negative or does not fit 64 bits
+        :raises ImageNotFound: the image has no snapshot with that id
+        """
+        cdef uint64_t c_id = snap_id
+        if HAS_SNAP_TRASH_NAMESPACE2:
+            return self._snap_trash_namespace2(c_id)
+        return self._snap_trash_namespace1(c_id)
+
+    cdef dict _snap_trash_namespace2(self, uint64_t c_id):
+        """snap_get_trash_namespace with rbd_snap_get_trash_namespace2."""
+        cdef rbd_snap_trash_namespace_t trash
+        cdef int ret
+        memset(&trash, 0, sizeof(trash))
+        if late_rbd_snap_get_trash_namespace2 == NULL or late_rbd_snap_trash_namespace_cleanup == NULL:
+            raise missing_librbd_call("rbd_snap_get_trash_namespace2")
+        cdef rbd_image_t image = self._begin_call()
+        with nogil:
+            ret = late_rbd_snap_get_trash_namespace2(image, c_id, &trash, sizeof(trash))
+        self._end_call()
+        if ret < 0:
+            raise make_ex(ret, "error getting snapshot trash namespace for image: %s, snap_id: %d"
+                          % (image_label(self.name), c_id))
+        try:
+            return {"original_namespace_type": <int>trash.original_namespace_type,
+                    "original_name": decode_c(trash.original_name)}
+        finally:
+            late_rbd_snap_trash_namespace_cleanup(&trash, sizeof(trash))
+
+    cdef dict _snap_trash_namespace1(self, uint64_t c_id):
+        """snap_get_trash_namespace with rbd_snap_get_trash_namespace (no original_namespace_type)."""
+        cdef int ret = 0
+        cdef snap_fill_ctx ctx
+        ctx.snap_id = c_id
+        ctx.image = self._begin_call()
+        try:
+            filled = fill_growing(_snap_get_trash_namespace, &ctx, 256, &ret)
+        finally:
             self._end_call()
-            if ret < 0:
-                raise make_ex(ret, "error getting snapshot trash namespace for image: %s, snap_id: %d"
-                              % (image_label(self.name), c_id))
-            try:
-                return {"original_namespace_type": <int>trash.original_namespace_type,
-                        "original_name": decode_c(trash.original_name)}
-            finally:
-                late_rbd_snap_trash_namespace_cleanup(&trash, sizeof(trash))
-    ELSE:
-        def snap_get_trash_namespace(self, snap_id):
-            """What snapshot `snap_id` was before it moved to the trash namespace (removed while it had clone v2
-            children).
-
-            From librbd 1.20 the dict also has 'original_namespace_type'.
-
-            :param snap_id: id of the snapshot
-            :type snap_id: int
-            :returns: {'original_name': its name before it was removed}
-            :rtype: dict
-            :raises InvalidArgument: the image is closed, or the snapshot is not in the trash namespace
-            :raises ConnectionShutdown: the image's rados.Rados was shut down
-            :raises TypeError: `snap_id` is not an int
-            :raises OverflowError: `snap_id` is negative or does not fit 64 bits
-            :raises ImageNotFound: the image has no snapshot with that id
-            """
-            cdef uint64_t c_id = snap_id
-            cdef int ret = 0
-            cdef snap_fill_ctx ctx
-            ctx.snap_id = c_id
-            ctx.image = self._begin_call()
-            try:
-                filled = fill_growing(_snap_get_trash_namespace, &ctx, 256, &ret)
-            finally:
-                self._end_call()
-            if ret < 0:
-                raise make_ex(ret, "error getting snapshot trash namespace image: %s, snap_id: %d"
-                              % (image_label(self.name), c_id))
-            return {"original_name": first_c_string(filled)}
+        if ret < 0:
+            raise make_ex(ret, "error getting snapshot trash namespace image: %s, snap_id: %d"
+                          % (image_label(self.name), c_id))
+        return {"original_name": first_c_string(filled)}
 
     def snap_get_mirror_namespace(self, snap_id):
         """The mirroring state of mirror snapshot `snap_id`.

@@ -61,7 +61,7 @@ OperationNotSupported = _error_class("OperationNotSupported", "RBD operation not
                                      "EOPNOTSUPP: the operation is not supported.")
 OperationCanceled = _error_class("OperationCanceled", "RBD operation canceled",
                                  "ECANCELED: the operation was canceled.")
-IF HAS_TENTACLE_API:
+if HAS_TENTACLE_API:
     ImageMemberOfGroup = _error_class("ImageMemberOfGroup", "RBD image is member of group",
                                       "EMLINK: the image is a member of a group.")
 
@@ -83,7 +83,7 @@ cdef dict errno_to_exception = {
     errno.EOPNOTSUPP: OperationNotSupported,
     errno.ECANCELED: OperationCanceled,
 }
-IF HAS_TENTACLE_API:
+if HAS_TENTACLE_API:
     errno_to_exception[errno.EMLINK] = ImageMemberOfGroup  # librbd 1.20's module maps it in both tables
 
 # Group calls report a missing or existing *group* with the same errnos; upstream names those "object" errors.

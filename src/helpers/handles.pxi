@@ -18,7 +18,7 @@ cdef int open_image_handle(rados_ioctx_t io, const char *c_name, const char *c_i
                            bint read_only, rbd_image_t *image) noexcept nogil:
     """Open an image handle; the librbd error code (< 0) on failure, when no handle remains open."""
     cdef int ret
-    IF OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET:
+    if OPEN_READ_ONLY_AT_HEAD_THEN_SNAP_SET:
         # librbd bug (releases.pxi): a read-only open *at a snapshot* leaves librbd work that uses the image
         # after rbd_close freed it. Opening read-only at the head and then moving to the snapshot gives the same
         # handle (read-only, at the snapshot, same errors for a missing snapshot) without it.

@@ -51,10 +51,10 @@ cdef _CreationOptions build_image_options(format=None, features=None, order=None
         options.set_string(RBD_IMAGE_OPTION_DATA_POOL, data_pool, "data_pool")
     if clone_format is not None:
         options.set_uint64(RBD_IMAGE_OPTION_CLONE_FORMAT, clone_format, "clone_format")
-    IF HAS_REEF_API:
+    if HAS_REEF_API:
         if flatten is not None:  # deep_copy and migration_prepare set it every time, 0 or 1 (as upstream 18)
             options.set_uint64(RBD_IMAGE_OPTION_FLATTEN, 1 if flatten else 0, "flatten")
-    ELSE:
+    else:
         if flatten:  # our keyword on 16 (upstream 16 has none): set only when asked for
             options.set_uint64(RBD_IMAGE_OPTION_FLATTEN, 1, "flatten")
     return options
