@@ -3,19 +3,32 @@
 # cluster for this project (see ci/cluster.sh).
 #
 # Usage: ci/install-deps.sh            (as root, or with sudo available)
+#        ci/install-deps.sh --runtime  only what a production Ceph host has plus what the test suite needs at
+#                                      run time (no compiler, no -dev package): for testing a binary wheel
+#                                      (ci/release-root.sh SUITE wheel)
 #
 # Idempotent: when every package is already installed it returns at once,
 # without calling apt at all.  Otherwise it runs `apt-get update` once and
 # installs the missing packages non-interactively (safe with no stdin, CI=true).
 set -euo pipefail
 
-PACKAGES=(
-    librbd-dev librados-dev python3-rados python3-rbd
-    python3-venv python3-dev python3-pip
+# A Ceph host's packages and what the suite runs: python3-rbd is the differential tests' oracle, nodejs runs
+# pyright (tests/test_stubs.py), binutils' nm reads the module's undefined symbols (tests/test_releases.py).
+RUNTIME_PACKAGES=(
+    python3-rados python3-rbd python3-venv
     ceph-mon ceph-osd ceph-mgr ceph-common
-    fio gcc
-    nodejs
+    nodejs binutils
 )
+# Building the module (and tests/test_build.py, tests/test_subinterpreters.py), and fio for bench/.
+BUILD_PACKAGES=(
+    librbd-dev librados-dev python3-dev python3-pip
+    fio gcc
+)
+case "${1:-}" in
+    "") PACKAGES=("${RUNTIME_PACKAGES[@]}" "${BUILD_PACKAGES[@]}") ;;
+    --runtime) PACKAGES=("${RUNTIME_PACKAGES[@]}") ;;
+    *) echo "usage: ci/install-deps.sh [--runtime]" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

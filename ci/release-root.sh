@@ -16,6 +16,18 @@
 #       two runs of the same DIR wait for each other.
 #   ci/release-root.sh SUITE shell [--src DIR]    an interactive shell in that copy (same environment).
 #   ci/release-root.sh SUITE make                 only make (or finish) the root and configure it.
+#   ci/release-root.sh SUITE wheel WHEEL|DIR [PYTEST ARGS...]
+#       The suite against a binary wheel (ci/wheel.sh) on a machine that could not have built it: a root of its
+#       own, SUITE-runtime (made the same way, sharing the .debs cache, the build root's downloaded packages
+#       reused), holding only what a production Ceph host has plus what the tests run (`ci/install-deps.sh
+#       --runtime`: ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd python3-venv nodejs
+#       binutils): no compiler, no -dev package, no Cython, which `ci/test-wheel.sh --runtime-only` asserts before
+#       it tests.  A fresh copy of this checkout gets the wheel (or DIR's wheels, of which pip takes the one for
+#       the root's Python) in its wheelhouse/; there `ci/test-wheel.sh --runtime-only --venv .venv` installs it
+#       with `pip install --no-index --only-binary=:all:` into a fresh .venv, the suite's requirements
+#       (requirements-run.txt) from PyPI as binary wheels only, and runs ci/test.sh PYTEST ARGS without the tests
+#       of the source build (listed in ci/test-wheel.sh).
+#   SUITE-runtime (trixie-runtime, sid-runtime) as SUITE with make, run and shell: that runtime root.
 #
 # What is copied: the files git knows of (tracked, and untracked but not ignored) in DIR's working tree, or
 # everything but .git when DIR is not a git checkout; never .venv, build/ or compiled *.so files.  The copy
@@ -58,11 +70,15 @@ took() { echo "$(( $(now) - $1 )) s"; }
 [[ $EUID -eq 0 ]] || die "must run as root (debootstrap, chroot and mounts need it)"
 [[ $# -ge 1 ]] || usage
 case "$1" in
-    trixie|sid) SUITE=$1 ;;
+    trixie|sid|trixie-runtime|sid-runtime) SUITE=$1 ;;
     -h|--help|help) usage ;;
     *) die "unknown SUITE '$1' (trixie or sid)" ;;
 esac
 shift
+# `SUITE wheel ...` runs in the runtime root.  SUITE names the root (its folder, lock and logs); DIST the Debian
+# release debootstrap makes it from.
+[[ "${1:-}" == wheel && "$SUITE" != *-runtime ]] && SUITE=$SUITE-runtime
+DIST=${SUITE%-runtime}
 ROOT=$ROOTS/$SUITE
 
 # ---------------------------------------------------------------- making the root
@@ -99,15 +115,15 @@ make_root() {
             die "could not install debootstrap"
     fi
     mirror=$(host_mirror)
-    log "making a $SUITE root in $ROOT from $mirror (debootstrap --variant=minbase)"
-    mkdir -p "$ROOTS/.debs-$SUITE"
-    if ! debootstrap --variant=minbase --cache-dir="$ROOTS/.debs-$SUITE" "$SUITE" "$ROOT" "$mirror" \
+    log "making a $SUITE root in $ROOT from $mirror (debootstrap --variant=minbase $DIST)"
+    mkdir -p "$ROOTS/.debs-$DIST"
+    if ! debootstrap --variant=minbase --cache-dir="$ROOTS/.debs-$DIST" "$DIST" "$ROOT" "$mirror" \
             </dev/null >"$ROOTS/$SUITE.debootstrap.log" 2>&1; then
         tail -n 30 "$ROOTS/$SUITE.debootstrap.log" >&2 || true
         tail -n 30 "$ROOT/debootstrap/debootstrap.log" >&2 2>/dev/null || true
         die "debootstrap failed (log: $ROOTS/$SUITE.debootstrap.log)"
     fi
-    printf 'suite=%s\nmirror=%s\nmade=%s\n' "$SUITE" "$mirror" "$(date -u +%FT%TZ)" >"$ROOT/$MARKER"
+    printf 'suite=%s\nmirror=%s\nmade=%s\n' "$DIST" "$mirror" "$(date -u +%FT%TZ)" >"$ROOT/$MARKER"
     log "root made in $(took "$t0")"
 }
 
@@ -168,6 +184,20 @@ prepare_root() {
         flock -s 8
     fi
     configure_root
+    seed_apt_cache
+}
+
+# A runtime root downloads what its build root already has: hard links to the build root's downloaded .debs
+# (apt checks each against the archive's index before using it, and fetches what changed since).
+seed_apt_cache() {
+    local from=$ROOTS/$DIST/var/cache/apt/archives to=$ROOT/var/cache/apt/archives n
+    [[ "$SUITE" == *-runtime && -d "$from" ]] || return 0
+    mkdir -p "$to"
+    n=$(find "$from" -maxdepth 1 -name '*.deb' | wc -l)
+    ((n)) || return 0
+    find "$from" -maxdepth 1 -name '*.deb' -exec cp -n -l -t "$to" -- {} + 2>/dev/null ||
+        find "$from" -maxdepth 1 -name '*.deb' -exec cp -n -t "$to" -- {} +
+    log "offered the $DIST build root's $n downloaded packages to apt in $SUITE"
 }
 
 # ---------------------------------------------------------------- the copy of the sources
@@ -282,7 +312,43 @@ cmd_run() { # [--src DIR] [--clean] [--shell] -- CMD...
     in_root "$COPIES/$name" "$@"
 }
 
+cmd_wheel() { # WHEEL|DIR [PYTEST ARGS...]
+    [[ $# -ge 1 ]] || usage
+    local wheel=$1 wheels=() arg name dest t0 rc=0; shift
+    if [[ -d "$wheel" ]]; then
+        shopt -s nullglob
+        wheels=("$wheel"/*.whl)
+        shopt -u nullglob
+        ((${#wheels[@]})) || die "no *.whl in $wheel"
+        arg=wheelhouse
+    else
+        [[ -f "$wheel" && "$wheel" == *.whl ]] || die "no wheel file '$wheel'"
+        wheels=("$wheel")
+        arg=wheelhouse/$(basename "$wheel")
+    fi
+    prepare_root
+    name="wheel-$(copy_name "$HERE")"
+    lock_copy "$name"
+    copy_sources "$HERE" "$name" 1
+    dest=$ROOT$COPIES/$name
+    mkdir -p "$dest/wheelhouse"
+    cp -- "${wheels[@]}" "$dest/wheelhouse/"
+    log "wheels for $SUITE: $(cd "$dest/wheelhouse" && echo *.whl)"
+    in_root "$COPIES/$name" /bin/bash -c '
+        t=$(date +%s)
+        ci/install-deps.sh --runtime || { echo "release-root: ci/install-deps.sh --runtime failed" >&2; exit 1; }
+        echo "release-root: runtime packages took $(( $(date +%s) - t )) s" >&2
+        t=$(date +%s); rc=0
+        ci/test-wheel.sh --runtime-only --venv .venv "$@" || rc=$?
+        echo "release-root: ci/test-wheel.sh (venv, install, suite) took $(( $(date +%s) - t )) s (exit $rc)" >&2
+        exit $rc' bash "$arg" "$@" || rc=$?
+    log "$SUITE: done in $(took "$t_start") (exit $rc)"
+    exit $rc
+}
+
 case "${1:-}" in
+    wheel)
+        shift; cmd_wheel "$@" ;;
     make)
         [[ $# -eq 1 ]] || usage
         prepare_root
@@ -293,6 +359,8 @@ case "${1:-}" in
         shift; cmd_run --shell "$@" ;;
     *)
         # The README's two commands, as a new user: a fresh copy (no .venv), then setup and the suite.
+        [[ "$SUITE" != *-runtime ]] ||
+            die "$SUITE is for wheels (ci/release-root.sh $DIST wheel WHEEL): ci/setup.sh would install a compiler there"
         prepare_root
         name="ci-$(copy_name "$HERE")"
         lock_copy "$name"

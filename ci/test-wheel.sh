@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Run the test suite against a binary wheel (ci/wheel.sh), installed as a user would install it: into a fresh venv
+# made with Debian's `/usr/bin/python3 -m venv --system-site-packages` (python3-rados comes from Debian), from the
+# wheel alone (`pip install --no-index --only-binary=:all:`), with the suite's own needs (requirements-run.txt)
+# from PyPI as binary wheels only.  No compiler, header or Cython is needed.
+#
+# Usage: ci/test-wheel.sh [--venv DIR] [--runtime-only] WHEEL|DIR [PYTEST ARGS...]
+#   WHEEL       the wheel file; or DIR: a directory of wheels, of which pip installs the one for this Python.
+#   --venv DIR  the venv to make, relative to the checkout or absolute (default .venv-wheel; made afresh each run,
+#               so that nothing of an earlier install remains).  ci/test.sh then tests it (RBD_VENV=DIR).
+#   --runtime-only  first make sure that this machine could not have built the module: no C/C++ compiler
+#               installed (gcc, g++, clang, cpp, cc/c++ on PATH), no *-dev package, and no Cython importable in
+#               the venv; fail if there is.  For the runtime roots (ci/release-root.sh SUITE wheel).
+#
+# The suite runs from tests/, and must import the wheel's module from the venv (checked before it starts), never
+# the source tree's nor Debian's python3-rbd.  Left out: the tests of the source build itself, which need the
+# source tree's build products, a compiler or librbd-dev (listed below with the reason for each).  pip run by the
+# tests (tests/test_docs_bare.py makes Sphinx venvs) is held to binary wheels too (PIP_ONLY_BINARY).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+PROG=test-wheel.sh
+die() { echo "$PROG: error: $*" >&2; exit 1; }
+log() { echo "$PROG: $*" >&2; }
+usage() { sed -n '/^# Usage:/,/^#$/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+
+venv=.venv-wheel
+runtime_only=0
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --venv) [[ $# -ge 2 ]] || usage; venv=$2; shift 2 ;;
+        --venv=*) venv=${1#--venv=}; shift ;;
+        --runtime-only) runtime_only=1; shift ;;
+        -h|--help) usage ;;
+        -*) die "unknown option '$1' (the wheel comes before pytest's arguments)" ;;
+        *) break ;;
+    esac
+done
+[[ $# -ge 1 ]] || usage
+wheel=$1; shift
+[[ -e "$wheel" ]] || die "no wheel '$wheel'"
+wheel=$(cd "$(dirname "$wheel")" && echo "$(pwd)/$(basename "$wheel")")
+[[ $venv == /* ]] || venv=$top/$venv
+
+# Tests of the source build, not of a module: left out of a wheel's run (the setup stage runs them; .ci/run).
+SOURCE_BUILD_TESTS=(
+    # setup.py's one-line messages for a missing header / compiler: runs `setup.py build_ext` with cc.
+    --ignore=test_build.py
+    # The documentation site: ci/docs.sh builds docs/ with Sphinx into the source build's .venv, not this venv.
+    --ignore=test_docs.py
+    # build/generated/assembled/, written by setup.py when it builds, against src/areas/: a build product.
+    --deselect=test_layout.py::test_generated_classes_are_current
+    # docs/api-table.md and src/c_rbd.pxd against the installed /usr/include/rbd/librbd.h (librbd-dev).
+    --deselect=test_api_table.py::test_api_table_is_current_and_matches_the_header
+)
+# Tests that need a compiler for a harness of their own: left out where there is none.
+COMPILER_TESTS=(
+    # compiles tests/data/subinterp_host.c (a sub-interpreter host) with cc against Python.h (python3-dev).
+    # ceph-mgr's sub-interpreters are still tested: tests/test_mgr.py.
+    --ignore=test_subinterpreters.py
+)
+
+t0=$(date +%s)
+if ((runtime_only)); then
+    # Installed compilers and -dev packages (dpkg's view), then anything named like a compiler on PATH.
+    found=$(dpkg-query -W -f='${db:Status-Status} ${Package}\n' 2>/dev/null |
+            awk '$1 == "installed" {print $2}' |
+            grep -E -- '-dev$|^(gcc|g\+\+|cpp|clang|tcc|cython3?)(-[0-9.]+)?$|^(gcc|g\+\+|cpp)(-[0-9]+)?-x86-64-linux-gnu$' || true)
+    [[ -z "$found" ]] || die "--runtime-only, but compilers / -dev packages are installed: $(echo $found)"
+    for cmd in cc c++ gcc g++ cpp clang tcc x86_64-linux-gnu-gcc; do
+        if command -v "$cmd" >/dev/null 2>&1; then die "--runtime-only, but '$cmd' is on PATH: $(command -v "$cmd")"; fi
+    done
+    log "runtime only: no compiler, no -dev package installed"
+fi
+
+log "making $venv (Debian's python3 $(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])'))"
+/usr/bin/python3 -m venv --clear --system-site-packages "$venv"
+py=$venv/bin/python
+if [[ -d "$wheel" ]]; then
+    "$py" -m pip install -q --no-index --only-binary=:all: --find-links "$wheel" rbd || die "pip cannot install rbd from $wheel"
+else
+    "$py" -m pip install -q --no-index --only-binary=:all: "$wheel" || die "pip cannot install $wheel"
+fi
+"$py" -m pip install -q --only-binary=:all: -r requirements-run.txt ||
+    die "the suite's requirements (requirements-run.txt) do not all install from binary wheels"
+if ((runtime_only)); then
+    if "$py" -c 'import Cython' 2>/dev/null; then
+        die "--runtime-only, but the venv imports Cython ($("$py" -c 'import Cython; print(Cython.__file__)'))"
+    fi
+fi
+# (From /: a checkout holds rbd.egg-info after a build, which importlib.metadata would find first.)
+tags=$(cd / && "$py" -c 'import importlib.metadata as m
+print(" ".join(l.split(": ", 1)[1] for l in m.distribution("rbd").read_text("WHEEL").splitlines() if l.startswith("Tag:")))')
+log "installed rbd $(cd / && "$py" -c 'import importlib.metadata as m; print(m.version("rbd"))') ($tags) and requirements-run.txt in $(( $(date +%s) - t0 )) s"
+
+# `import rbd` as the suite does it (from tests/) must load the wheel's module from the venv.
+(cd tests && "$py" - "$venv") <<'EOF' || die "tests/ does not import the wheel's module"
+import os, sys, sysconfig
+import rbd
+venv = os.path.realpath(sys.argv[1])
+where = os.path.realpath(rbd.__file__)
+site = os.path.realpath(sysconfig.get_paths()["platlib"])
+assert where.startswith(site + os.sep), "rbd is %s, not from %s" % (where, site)
+assert not where.startswith("/usr/lib/"), where
+print("test-wheel.sh: tests/ imports %s (librbd %s)" % (where, ".".join(map(str, rbd.RBD().version()))),
+      file=sys.stderr)
+EOF
+
+excluded=("${SOURCE_BUILD_TESTS[@]}")
+((runtime_only)) && excluded+=("${COMPILER_TESTS[@]}")
+log "running the suite, without: ${excluded[*]}"
+export RBD_VENV=$venv PIP_ONLY_BINARY=:all:
+exec ci/test.sh "${excluded[@]}" "$@"
