@@ -83,7 +83,9 @@ repaired=("$tmp"/repaired/*.whl)
 ((${#repaired[@]} == 1)) || { cat "$tmp/repair.log" >&2; die "auditwheel repair made ${#repaired[@]} wheels"; }
 wheel=${repaired[0]}
 name=$(basename "$wheel")
-[[ "$name" == *-"$plat".whl ]] || die "auditwheel repair tagged $name, not $plat"
+# The platform tags (one, or several joined by '.': manylinux_2_17 also carries its alias manylinux2014).
+platforms=${name%.whl}; platforms=${platforms##*-}
+[[ ".$platforms." == *".$plat."* ]] || die "auditwheel repair tagged $name, not $plat"
 
 listing=$(.venv/bin/python tools/wheel_check.py contents "$wheel") ||
     { echo "$listing" >&2; die "$name holds a Ceph library"; }

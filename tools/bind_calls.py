@@ -40,6 +40,8 @@ HEADER = """\
 
 /* 0 when every call below is bound; else -1 and `message` says what to install. */
 int rbd_binding_load(char *message, size_t size);
+/* The address of function `name` in the loaded librbd, or NULL if it lacks it (for the calls newer than 1.16). */
+void *rbd_binding_librbd_symbol(const char *name);
 
 %(pointers)s
 
@@ -54,6 +56,15 @@ SOURCE = """\
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
+/* glibc 2.34 moved dlopen & co. into libc under new symbol versions; the original versions are still there.
+ * Binding to those keeps the module loadable on every glibc since 2.2.5 as far as these calls go (the wheel's
+ * manylinux floor: ci/wheel.sh). */
+#if defined(__GLIBC__) && defined(__x86_64__)
+__asm__(".symver dlopen,dlopen@GLIBC_2.2.5");
+__asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+__asm__(".symver dlerror,dlerror@GLIBC_2.2.5");
+#endif
+
 %(pointers)s
 
 enum { LIBRADOS, LIBRBD };
@@ -65,6 +76,13 @@ static const struct {
 } calls[] = {
 %(table)s
 };
+
+static void *librbd_handle;
+
+void *rbd_binding_librbd_symbol(const char *name)
+{
+    return librbd_handle != NULL ? dlsym(librbd_handle, name) : NULL;
+}
 
 /* Opened once per process and never closed: the bound pointers live as long as the process. */
 static void *open_library(const char *soname, const char *package, char *message, size_t size)
@@ -92,6 +110,7 @@ int rbd_binding_load(char *message, size_t size)
     libraries[LIBRBD] = open_library("librbd.so.1", "librbd1", message, size);
     if (libraries[LIBRBD] == NULL)
         return -1;
+    librbd_handle = libraries[LIBRBD];
     *(void **)&version = dlsym(libraries[LIBRBD], "rbd_version");
     if (version != NULL)
         version(&major, &minor, &extra);

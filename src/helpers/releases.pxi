@@ -15,20 +15,14 @@
 
 from c_rbd cimport rbd_version
 
-cdef extern from "<dlfcn.h>" nogil:
-    void *_dlopen "dlopen"(const char *, int)
-    void *_dlsym "dlsym"(void *, const char *)
-    enum:
-        _RTLD_NOW "RTLD_NOW"
-        _RTLD_NOLOAD "RTLD_NOLOAD"
-
-# librbd is loaded already (src/module_init.c opened it before the module's code runs): this only gets a handle.
-cdef void *_librbd_handle = _dlopen("librbd.so.1", _RTLD_NOW | _RTLD_NOLOAD)
+cdef extern from "librbd_bound.h" nogil:
+    # build/generated/librbd_bound.c: dlsym in the librbd that src/module_init.c loaded before the module's code ran.
+    void *rbd_binding_librbd_symbol(const char *name)
 
 
 cdef void *librbd_symbol(const char *name) noexcept:
     """The address of librbd function `name` in the loaded library, or NULL if it lacks it."""
-    return _dlsym(_librbd_handle, name) if _librbd_handle != NULL else NULL
+    return rbd_binding_librbd_symbol(name)
 
 
 cdef bint has_call(const char *name) noexcept:
