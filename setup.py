@@ -56,6 +56,13 @@ def check_native_dependencies():
             sys.exit(f"error: cannot build rbd: {what} is missing; install it with: apt-get install {package} gcc")
 
 
+# RBD_LIMITED_API=1 builds for Python's stable ABI (the limited API of Python 3.11, Cython's limited-API mode): one
+# rbd/__init__.abi3.so, in a wheel tagged cp311-abi3, for every CPython from 3.11 on. Otherwise (the default, for
+# now) the module is built for the running Python only, with the full C API.
+LIMITED_API = os.environ.get("RBD_LIMITED_API", "0").strip().lower() not in ("", "0", "no", "false", "off")
+LIMITED_API_VERSION = 0x030B0000   # Python 3.11: the oldest Python the project supports that has everything used
+LIMITED_API_TAG = "cp311"
+
 GENERATED = os.path.join("build", "generated")
 RELEASES = os.path.join("src", "helpers", "releases.pxi")
 
@@ -133,6 +140,16 @@ def extensions():
             ("PyInit_rbd", "rbd_PyInit_shared"),
         ],
     )
+    if LIMITED_API:
+        # py_limited_api names the file __init__.abi3.so; Py_LIMITED_API hides everything outside the stable ABI
+        # of that Python from both sources; Cython's limited-API mode follows Py_LIMITED_API (CYTHON_LIMITED_API is
+        # implied by it in Cython 3.1+, set here too so that an older Cython fails loudly rather than quietly
+        # using the full API).
+        module.py_limited_api = True
+        module.define_macros += [("Py_LIMITED_API", hex(LIMITED_API_VERSION)), ("CYTHON_LIMITED_API", "1")]
+        # A function-like macro of the full API used in the limited build is an implicit declaration, an undefined
+        # symbol and an ImportError at run time (PyBytes_AS_STRING was): make it a compile error.
+        module.extra_compile_args = ["-Werror=implicit-function-declaration"]
     if metadata_only():
         return [module]  # nothing is compiled: the release of the installed header does not matter yet
     write_release_pxi()
@@ -198,4 +215,7 @@ setup(
     package_dir={"rbd": "src/rbd"},
     package_data={"rbd": ["py.typed"]},
     zip_safe=False,
+    # The wheel's tag: cp311-abi3 for the limited-API build (bdist_wheel's own option; `pip wheel` and
+    # `pip install` go through it).
+    options={"bdist_wheel": {"py_limited_api": LIMITED_API_TAG}} if LIMITED_API else {},
 )

@@ -108,6 +108,52 @@ def test_classes_stay_patchable_as_upstreams():
     del rbd.ImageNotFound.extra
     assert not hasattr(rbd.ImageNotFound, "extra")
 
+# The attribute cache of an interpreter is keyed by type version numbers (Python 3.12+), which each interpreter
+# gives the heap types it numbers from a counter of its own. The module's classes must not carry a number that an
+# interpreter's own classes can get too (src/module_init.c): here interpreter 2 numbers thousands of classes of
+# its own, each with an attribute of a marked value, and looks the same names (which no class of the module has)
+# up on every class of the module, in turn: either side finding the other's cache entry is the fault. (The numbers interpreter 1 gave
+# rbd's classes lie inside that range: it numbers as many classes before importing rbd.) On 3.11 every type is
+# numbered process-wide; the test passes trivially there.
+NUMBER_MANY_CLASSES = """
+    classes = [type("Own%d" % i, (), {}) for i in range(3000)]
+    for c in classes:
+        getattr(c, "__init__")    # numbers it (a lookup in the class; __name__ is found on type: no number)
+"""
+TOUCH_EVERY_CLASS = """
+    import rbd
+    for c in vars(rbd).values():
+        if isinstance(c, type) and c.__module__ == "rbd":
+            for name in ("probe_a", "probe_b", "probe_c"):
+                getattr(c, name, None)
+"""
+LOOK_FOR_FOREIGN_ATTRIBUTES = """
+    import rbd
+    ours = [c for c in vars(rbd).values() if isinstance(c, type) and c.__module__ == "rbd"]
+    wrong = set()
+    # Batches of fewer classes than the cache has entries (4096), so that no decoy's entry overwrites another's.
+    keep = []
+    for batch in range(3):
+        for name in ("probe_a", "probe_b", "probe_c"):
+            decoys = [type("Decoy%d" % i, (), {name: ("decoy", i)}) for i in range(3000)]
+            keep.append(decoys)
+            for i, d in enumerate(decoys):
+                # The first lookup numbers the class (and caches under number 0), the second caches under its number.
+                if getattr(d, name) != ("decoy", i) or getattr(d, name) != ("decoy", i):
+                    wrong.add("%s of this interpreter's own class" % name)   # found the entry of a class of ours
+            for c in ours:
+                if isinstance(getattr(c, name, None), tuple):
+                    wrong.add("%s.%s" % (c.__name__, name))
+    print("foreign attributes:", sorted(wrong))
+"""
+
+
+def test_classes_do_not_share_attribute_cache_entries(host):
+    status, out, err = run_host(host, "new", "run", "1", NUMBER_MANY_CLASSES, "run", "1", TOUCH_EVERY_CLASS,
+                                "new", "run", "2", LOOK_FOR_FOREIGN_ATTRIBUTES)
+    assert (status, err, out) == (0, "", ["foreign attributes: []"])
+
+
 # Open an image of its own, do sync and aio I/O in this interpreter; leave the image open and the aio dispatcher
 # running, for the interpreter's end (or the process exit) to deal with.
 OPEN_AND_DO_IO = """
