@@ -56,6 +56,15 @@ def check_native_dependencies():
             sys.exit(f"error: cannot build rbd: {what} is missing; install it with: apt-get install {package} gcc")
 
 
+# Built for Python's stable ABI (the limited API of Python 3.11, Cython's limited-API mode): one
+# rbd/__init__.abi3.so, in a wheel tagged cp311-abi3, for every CPython from 3.11 on (the buffer protocol entered
+# the limited API in 3.11). On an older Python, or with RBD_LIMITED_API=0, the module is built for the running
+# Python only, with the full C API (same behaviour; tests/test_build.py).
+LIMITED_API = sys.version_info >= (3, 11) and \
+    os.environ.get("RBD_LIMITED_API", "1").strip().lower() not in ("", "0", "no", "false", "off")
+LIMITED_API_VERSION = 0x030B0000   # Python 3.11: the oldest Python the project supports that has everything used
+LIMITED_API_TAG = "cp311"
+
 GENERATED = os.path.join("build", "generated")
 
 
@@ -103,6 +112,16 @@ def extensions():
             ("PyInit_rbd", "rbd_PyInit_shared"),
         ],
     )
+    if LIMITED_API:
+        # py_limited_api names the file __init__.abi3.so; Py_LIMITED_API hides everything outside the stable ABI
+        # of that Python from both sources; Cython's limited-API mode follows Py_LIMITED_API (CYTHON_LIMITED_API is
+        # implied by it in Cython 3.1+, set here too so that an older Cython fails loudly rather than quietly
+        # using the full API).
+        module.py_limited_api = True
+        module.define_macros += [("Py_LIMITED_API", hex(LIMITED_API_VERSION)), ("CYTHON_LIMITED_API", "1")]
+        # A function-like macro of the full API used in the limited build is an implicit declaration, an undefined
+        # symbol and an ImportError at run time (PyBytes_AS_STRING was): make it a compile error.
+        module.extra_compile_args = ["-Werror=implicit-function-declaration"]
     if metadata_only():
         return [module]  # nothing is compiled: the release of the installed header does not matter yet
     bind_calls()
@@ -152,11 +171,15 @@ setup(
     long_description=open("README.md").read() if os.path.exists("README.md") else "",
     long_description_content_type="text/markdown",
     license="LGPL-2.1-or-later",
-    python_requires=">=3.9",
+    # The abi3 wheel needs 3.11; a build from source on an older Python uses the full C API.
+    python_requires=">=3.11" if LIMITED_API else ">=3.9",
     ext_modules=extensions(),
     cmdclass={"build_ext": build_ext_as_package_init, "build_py": build_py_with_stub},
     packages=["rbd"],
     package_dir={"rbd": "src/rbd"},
     package_data={"rbd": ["py.typed"]},
     zip_safe=False,
+    # The wheel's tag: cp311-abi3 for the limited-API build (bdist_wheel's own option; `pip wheel` and
+    # `pip install` go through it).
+    options={"bdist_wheel": {"py_limited_api": LIMITED_API_TAG}} if LIMITED_API else {},
 )

@@ -56,9 +56,6 @@ SOURCE_BUILD_TESTS=(
 )
 # Tests that need a compiler for a harness of their own: left out where there is none.
 COMPILER_TESTS=(
-    # compiles tests/data/subinterp_host.c (a sub-interpreter host) with cc against Python.h (python3-dev).
-    # ceph-mgr's sub-interpreters are still tested: tests/test_mgr.py.
-    --ignore=test_subinterpreters.py
     # compiles the project's later-types declarations against the real librbd.h (librbd-dev): a source-build check.
     --ignore=test_late_types.py
     # compiles a stand-in librbd.so.1 that reports 1.12 (the missing-librbd case of the same file still runs).

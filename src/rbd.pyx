@@ -10,7 +10,7 @@ runs without the GIL, so other Python threads keep running while the cluster wor
 
 from cpython.buffer cimport PyObject_CheckBuffer, PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, \
     PyBUF_WRITABLE
-from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, realloc, free
@@ -21,6 +21,18 @@ from posix.unistd cimport usleep
 from c_rbd cimport *
 cimport cython
 cimport rados
+
+# The bytes of a bytes object (one the module made: no type check is needed). PyBytes_AS_STRING is a macro outside
+# the limited API (setup.py, RBD_LIMITED_API): there the stable ABI's function does the same, with a type check.
+cdef extern from *:
+    """
+    #ifdef Py_LIMITED_API
+    #define rbd_py_bytes_data(o) PyBytes_AsString(o)
+    #else
+    #define rbd_py_bytes_data(o) PyBytes_AS_STRING(o)
+    #endif
+    """
+    char *PyBytes_AS_STRING "rbd_py_bytes_data"(object) noexcept
 
 # Names upstream's module exposes as a side effect of its imports; kept because callers may use them.
 import errno

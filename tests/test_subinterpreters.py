@@ -7,6 +7,7 @@ first leaves the others working (and a new one can still import it); images and 
 printed at exit, which ends interpreters that still have images open and dispatcher threads running.
 """
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -20,19 +21,35 @@ HOST_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "
 TIMEOUT = 120
 
 
-@pytest.fixture(scope="module")
-def host(tmp_path_factory):
-    """The path of the compiled sub-interpreter host."""
+HOST_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "subinterp_host.py")
+
+
+def c_host_buildable():
+    """True when this Python's headers, its python-config and a C compiler are here (the source build's host)."""
     # The python-config of the Python running the tests (not another one first on PATH, e.g. pyenv's).
-    version = sysconfig.get_config_var("VERSION")
-    config = os.path.join(sysconfig.get_config_var("BINDIR"), "python%s-config" % version)
-    if not os.path.exists(config) or not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")):
-        pytest.skip("python%s-config or Python.h missing (install python3-dev)" % version)
+    config = os.path.join(sysconfig.get_config_var("BINDIR"), "python%s-config" % sysconfig.get_config_var("VERSION"))
+    return os.path.exists(config) and shutil.which("cc") is not None and \
+        os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))
+
+
+# subinterp_host.py from Python 3.13 (before, CPython's module refuses to run code in an interpreter that has
+# started a thread, as the module's aio dispatcher is), and the compiled host where a compiler is: both on the
+# source build's hosts, subinterp_host.py alone on a production host (where the wheel is tested).
+HOSTS = (["python"] if sys.version_info >= (3, 13) else []) + (["c"] if c_host_buildable() else [])
+
+
+@pytest.fixture(scope="module", params=HOSTS)
+def host(request, tmp_path_factory):
+    """The command of a sub-interpreter host: subinterp_host.c compiled (Py_NewInterpreter, as ceph-mgr), or
+    subinterp_host.py, the same steps through CPython's own sub-interpreter module (legacy configuration)."""
+    if request.param == "python":
+        return [sys.executable, HOST_SCRIPT]
+    config = os.path.join(sysconfig.get_config_var("BINDIR"), "python%s-config" % sysconfig.get_config_var("VERSION"))
     flags = subprocess.run([config, "--includes", "--ldflags", "--embed"], capture_output=True, text=True,
                            check=True).stdout.split()
     binary = str(tmp_path_factory.mktemp("subinterp") / "host")
     subprocess.run(["cc", "-o", binary, HOST_SOURCE] + flags, check=True)
-    return binary
+    return [binary]
 
 
 def run_host(host, *steps):
@@ -40,7 +57,7 @@ def run_host(host, *steps):
     # Our package first on sys.path in every interpreter (they all start from the same configuration).
     # Unbuffered: each interpreter has its own sys.stdout, and the order of their lines is checked.
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(rbd.__file__)), PYTHONUNBUFFERED="1")
-    result = subprocess.run([host] + [textwrap.dedent(s) if "\n" in s else s for s in steps], capture_output=True,
+    result = subprocess.run(host + [textwrap.dedent(s) if "\n" in s else s for s in steps], capture_output=True,
                             text=True, timeout=TIMEOUT, env=env)
     return result.returncode, result.stdout.splitlines(), result.stderr
 
@@ -107,6 +124,52 @@ def test_classes_stay_patchable_as_upstreams():
     rbd.ImageNotFound.extra = 1
     del rbd.ImageNotFound.extra
     assert not hasattr(rbd.ImageNotFound, "extra")
+
+# The attribute cache of an interpreter is keyed by type version numbers (Python 3.12+), which each interpreter
+# gives the heap types it numbers from a counter of its own. The module's classes must not carry a number that an
+# interpreter's own classes can get too (src/module_init.c): here interpreter 2 numbers thousands of classes of
+# its own, each with an attribute of a marked value, and looks the same names (which no class of the module has)
+# up on every class of the module, in turn: either side finding the other's cache entry is the fault. (The numbers interpreter 1 gave
+# rbd's classes lie inside that range: it numbers as many classes before importing rbd.) On 3.11 every type is
+# numbered process-wide; the test passes trivially there.
+NUMBER_MANY_CLASSES = """
+    classes = [type("Own%d" % i, (), {}) for i in range(3000)]
+    for c in classes:
+        getattr(c, "__init__")    # numbers it (a lookup in the class; __name__ is found on type: no number)
+"""
+TOUCH_EVERY_CLASS = """
+    import rbd
+    for c in vars(rbd).values():
+        if isinstance(c, type) and c.__module__ == "rbd":
+            for name in ("probe_a", "probe_b", "probe_c"):
+                getattr(c, name, None)
+"""
+LOOK_FOR_FOREIGN_ATTRIBUTES = """
+    import rbd
+    ours = [c for c in vars(rbd).values() if isinstance(c, type) and c.__module__ == "rbd"]
+    wrong = set()
+    # Batches of fewer classes than the cache has entries (4096), so that no decoy's entry overwrites another's.
+    keep = []
+    for batch in range(3):
+        for name in ("probe_a", "probe_b", "probe_c"):
+            decoys = [type("Decoy%d" % i, (), {name: ("decoy", i)}) for i in range(3000)]
+            keep.append(decoys)
+            for i, d in enumerate(decoys):
+                # The first lookup numbers the class (and caches under number 0), the second caches under its number.
+                if getattr(d, name) != ("decoy", i) or getattr(d, name) != ("decoy", i):
+                    wrong.add("%s of this interpreter's own class" % name)   # found the entry of a class of ours
+            for c in ours:
+                if isinstance(getattr(c, name, None), tuple):
+                    wrong.add("%s.%s" % (c.__name__, name))
+    print("foreign attributes:", sorted(wrong))
+"""
+
+
+def test_classes_do_not_share_attribute_cache_entries(host):
+    status, out, err = run_host(host, "new", "run", "1", NUMBER_MANY_CLASSES, "run", "1", TOUCH_EVERY_CLASS,
+                                "new", "run", "2", LOOK_FOR_FOREIGN_ATTRIBUTES)
+    assert (status, err, out) == (0, "", ["foreign attributes: []"])
+
 
 # Open an image of its own, do sync and aio I/O in this interpreter; leave the image open and the aio dispatcher
 # running, for the interpreter's end (or the process exit) to deal with.
