@@ -50,16 +50,16 @@ SOURCE_BUILD_TESTS=(
     # The documentation site: ci/docs.sh builds docs/ with Sphinx into the source build's .venv, not this venv.
     --ignore=test_docs.py
     # build/generated/assembled/, written by setup.py when it builds, against src/areas/: a build product.
-    --deselect=test_layout.py::test_generated_classes_are_current
+    --deselect=tests/test_layout.py::test_generated_classes_are_current
     # docs/api-table.md and src/c_rbd.pxd against the installed /usr/include/rbd/librbd.h (librbd-dev).
-    --deselect=test_api_table.py::test_api_table_is_current_and_matches_the_header
+    --deselect=tests/test_api_table.py::test_api_table_is_current_and_matches_the_header
 )
 # Tests that need a compiler for a harness of their own: left out where there is none.
 COMPILER_TESTS=(
     # compiles the project's later-types declarations against the real librbd.h (librbd-dev): a source-build check.
     --ignore=test_late_types.py
     # compiles a stand-in librbd.so.1 that reports 1.12 (the missing-librbd case of the same file still runs).
-    --deselect=test_loading.py::test_librbd_older_than_1_16_is_refused_with_the_versions
+    --deselect=tests/test_loading.py::test_librbd_older_than_1_16_is_refused_with_the_versions
 )
 
 t0=$(date +%s)
