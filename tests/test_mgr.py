@@ -105,7 +105,7 @@ class Mgr:
         pid = self.cluster.daemon_pid("mgr.x")
         with open("/proc/%d/maps" % pid) as f:
             paths = {line.split()[-1] for line in f if len(line.split()) >= 6}
-        return sorted(p for p in paths if re.search(r"/rbd(/__init__)?\.cpython-[^/]*\.so$", p))
+        return sorted(p for p in paths if re.search(r"/rbd(/__init__)?\.(cpython-[^/]*|abi3)\.so$", p))
 
 
 def module_path_with_this_rbd(directory):
