@@ -156,11 +156,22 @@ def mirror_snapshots(mgr, spec):
     return [s for s in snaps if s.get("namespace", {}).get("type") == "mirror"]
 
 
+def installed_system_wide():
+    """True when the rbd under test is the one installed for the system's python3, where ceph-mgr's modules find it
+    before Debian's (`/usr/bin/python3 -m pip install --break-system-packages ...`: the README's host install)."""
+    return re.match(r"/usr/local/lib/python3[.\d]*/dist-packages/rbd/", os.path.realpath(rbd.__file__)) is not None
+
+
 def test_rbd_support_on_this_module(tmp_path):
-    module_path = module_path_with_this_rbd(str(tmp_path / "mgr-modules"))
+    # Installed system-wide, the stock mgr module path finds it (ci/release-root.sh SUITE wheel tests that way);
+    # otherwise a module path of our own puts a copy of this package first.
+    module_path = None if installed_system_wide() else module_path_with_this_rbd(str(tmp_path / "mgr-modules"))
+    expected = os.path.realpath(rbd.__file__ if module_path is None else
+                                os.path.join(module_path, "rbd", os.path.basename(rbd.__file__)))
     started = time.monotonic()
     timings = {}
-    os.environ["CEPH_CI_MGR_MODULE_PATH"] = module_path
+    if module_path is not None:
+        os.environ["CEPH_CI_MGR_MODULE_PATH"] = module_path
     try:
         with local_cluster() as cluster:
             os.environ.pop("CEPH_CI_MGR_MODULE_PATH", None)
@@ -168,7 +179,7 @@ def test_rbd_support_on_this_module(tmp_path):
             timings["cluster"] = time.monotonic() - started
             failure = None
             try:
-                run_scenario(mgr, module_path, timings)
+                run_scenario(mgr, expected, timings)
             except Step as step:
                 failure = str(step)
             if failure is not None:
@@ -178,7 +189,7 @@ def test_rbd_support_on_this_module(tmp_path):
     print("test_mgr timings (s): " + ", ".join("%s %.1f" % kv for kv in timings.items()))
 
 
-def run_scenario(mgr, module_path, timings):
+def run_scenario(mgr, expected, timings):
     t0 = time.monotonic()
 
     def mark(name):
@@ -197,7 +208,7 @@ def run_scenario(mgr, module_path, timings):
         precondition_or_fail(mgr, errors)
     mark("rbd_support ready")
     loaded = mgr.wait_for("rbd shared object mapped in ceph-mgr", mgr.loaded_rbd_objects, 30)
-    assert loaded == [os.path.realpath(os.path.join(module_path, "rbd", os.path.basename(rbd.__file__)))], loaded
+    assert loaded == [expected], loaded
     errors = mgr.module_errors()
     if errors:
         precondition_or_fail(mgr, errors)
