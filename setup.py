@@ -5,7 +5,6 @@ missing `-dev` package stops the build with one line that names the Debian packa
 of compiler errors.
 """
 import os
-import re
 import subprocess
 import sys
 import tempfile
