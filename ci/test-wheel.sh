@@ -44,6 +44,8 @@ wheel=$(cd "$(dirname "$wheel")" && echo "$(pwd)/$(basename "$wheel")")
 [[ $venv == /* ]] || venv=$top/$venv
 
 # Tests of the source build, not of a module: left out of a wheel's run (the setup stage runs them; .ci/run).
+# --ignore takes paths from tests/ (where ci/test.sh runs pytest), --deselect node ids from pytest's rootdir: the
+# checkout (the directory of setup.py, as there is no pytest configuration file).
 SOURCE_BUILD_TESTS=(
     # setup.py's one-line messages for a missing header / compiler: runs `setup.py build_ext` with cc.
     --ignore=test_build.py
@@ -78,10 +80,13 @@ fi
 log "making $venv (Debian's python3 $(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])'))"
 /usr/bin/python3 -m venv --clear --system-site-packages "$venv"
 py=$venv/bin/python
+# --ignore-installed: the venv sees Debian's python3-rbd (rbd 16.2.15 and up) through the system site-packages,
+# and pip would take that for `rbd` already installed.
 if [[ -d "$wheel" ]]; then
-    "$py" -m pip install -q --no-index --only-binary=:all: --find-links "$wheel" rbd || die "pip cannot install rbd from $wheel"
+    "$py" -m pip install -q --no-index --only-binary=:all: --ignore-installed --find-links "$wheel" rbd ||
+        die "pip cannot install rbd from $wheel"
 else
-    "$py" -m pip install -q --no-index --only-binary=:all: "$wheel" || die "pip cannot install $wheel"
+    "$py" -m pip install -q --no-index --only-binary=:all: --ignore-installed "$wheel" || die "pip cannot install $wheel"
 fi
 "$py" -m pip install -q --only-binary=:all: -r requirements-run.txt ||
     die "the suite's requirements (requirements-run.txt) do not all install from binary wheels"
@@ -90,10 +95,18 @@ if ((runtime_only)); then
         die "--runtime-only, but the venv imports Cython ($("$py" -c 'import Cython; print(Cython.__file__)'))"
     fi
 fi
-# (From /: a checkout holds rbd.egg-info after a build, which importlib.metadata would find first.)
-tags=$(cd / && "$py" -c 'import importlib.metadata as m
-print(" ".join(l.split(": ", 1)[1] for l in m.distribution("rbd").read_text("WHEEL").splitlines() if l.startswith("Tag:")))')
-log "installed rbd $(cd / && "$py" -c 'import importlib.metadata as m; print(m.version("rbd"))') ($tags) and requirements-run.txt in $(( $(date +%s) - t0 )) s"
+# What pip installed into the venv itself (not what the system site-packages hold): exactly one rbd, a wheel.
+installed=$("$py" - <<'EOF'
+import importlib.metadata as metadata, sysconfig
+found = [d for d in metadata.distributions(path=[sysconfig.get_paths()["platlib"]]) if d.metadata["Name"] == "rbd"]
+assert len(found) == 1, "rbd installed %d times in the venv" % len(found)
+wheel = found[0].read_text("WHEEL") or ""
+tags = [line.split(": ", 1)[1] for line in wheel.splitlines() if line.startswith("Tag:")]
+assert tags, "rbd in the venv came from no wheel"
+print("rbd %s (%s)" % (found[0].version, " ".join(tags)))
+EOF
+) || die "the venv holds no rbd from a wheel"
+log "installed $installed and requirements-run.txt in $(( $(date +%s) - t0 )) s"
 
 # `import rbd` as the suite does it (from tests/) must load the wheel's module from the venv.
 (cd tests && "$py" - "$venv") <<'EOF' || die "tests/ does not import the wheel's module"

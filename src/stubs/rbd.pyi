@@ -629,12 +629,7 @@ class Image:
     def __enter__(self) -> Self: ...
     def __exit__(self, type_: Any, value: Any, traceback: Any) -> Any:
         """Close the image; exceptions propagate."""
-    def __init__(self, ioctx: rados.Ioctx, name: str | bytes | None = None, snapshot: str | bytes | None = None, read_only: bool = False, image_id: str | bytes | None = None, _oncomplete: Any | None = None) -> None:
-        """Open an image by `name` or by `image_id` (exactly one), at `snapshot` (a name) or at the head.
-
-        `read_only` opens it without taking the exclusive lock. The image keeps `ioctx` alive.
-        `_oncomplete` is private: `RBD.aio_open_image` uses it to open asynchronously.
-        """
+    def __init__(self, ioctx: rados.Ioctx, name: str | bytes | None = None, snapshot: str | bytes | None = None, read_only: bool = False, image_id: str | bytes | None = None, _oncomplete: Any | None = None) -> None: ...
     def __repr__(self) -> str: ...
     def access_timestamp(self) -> datetime:
         """When the image was last read: an aware UTC datetime from librbd 1.20, naive local time before.
