@@ -191,6 +191,9 @@ OPEN_AND_DO_IO = """
     assert got == [b"aio-" + name.encode()], got
     assert image.read(0, 5 + len(name)) == b"sync-" + name.encode()
     assert "rbd-aio-dispatcher" in [t.name for t in threading.enumerate()]
+    # A datetime made by the module in this interpreter, whether or not it imported datetime itself (Python 3.13's
+    # datetime types need the calling interpreter's own datetime module: helpers/interpreters.pxi).
+    assert image.create_timestamp().year >= 2024
     print("opened", name)
 """
 

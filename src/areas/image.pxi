@@ -642,15 +642,20 @@ cdef class Image:  # part of rbd.Image (tools/assemble.py joins the parts)
 # librbd's times as upstream's module of the same release gives them; every area uses these. librbd 1.20's
 # module returns aware datetimes in UTC everywhere; 1.16/1.18 return naive UTC (without utcfromtimestamp's
 # DeprecationWarning), except access/modify_timestamp, which are naive local time there.
+# The calling interpreter's datetime module is imported where a time is made: from Python 3.13 the datetime types
+# use the state of the datetime module of the interpreter that calls them, and an interpreter that imported rbd
+# after another one did has not necessarily imported datetime (it crashed there: helpers/interpreters.pxi).
 cdef object utc_timestamp(int64_t seconds):
+    from datetime import datetime, timezone
     if HAS_AWARE_TIMESTAMPS:
-        return datetime.fromtimestamp(seconds, _timezone.utc)
-    return datetime.fromtimestamp(seconds, _timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
 
 
 cdef object local_timestamp(int64_t seconds):
+    from datetime import datetime, timezone
     if HAS_AWARE_TIMESTAMPS:
-        return datetime.fromtimestamp(seconds, _timezone.utc)
+        return datetime.fromtimestamp(seconds, timezone.utc)
     return datetime.fromtimestamp(seconds)
 
 

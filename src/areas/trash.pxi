@@ -20,7 +20,8 @@ cdef dict _TRASH_SOURCES = {
 
 cdef object _timegm(object utc):
     """Seconds since the epoch of a UTC datetime, naive or aware."""
-    return int(utc.replace(tzinfo=_timezone.utc).timestamp())
+    from datetime import timezone   # the calling interpreter's (utc_timestamp, areas/image.pxi)
+    return int(utc.replace(tzinfo=timezone.utc).timestamp())
 
 
 cdef dict trash_entry(rbd_trash_image_info_t *info):

@@ -18,7 +18,9 @@
 # (`json.loads`, `time.time`, `sys.exc_info`, `_io.SEEK_SET`, ...): those modules belong to the interpreter that
 # imported rbd first, and its end clears their dicts (and a pure-Python function of theirs runs on its module's
 # dict). What is needed is either taken once at import (a C function, a class or a constant: they work from any
-# interpreter) or imported where it is used (a local `import` finds the calling interpreter's module).
+# interpreter) or imported where it is used (a local `import` finds the calling interpreter's module). Classes of
+# C modules that keep per-interpreter state are imported where used too: Python 3.13's datetime types crash in an
+# interpreter whose own datetime module was never imported (areas/image.pxi, utc_timestamp).
 
 from cpython.weakref cimport PyWeakref_NewRef
 from posix.time cimport clock_gettime, CLOCK_MONOTONIC, CLOCK_REALTIME
