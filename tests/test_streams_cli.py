@@ -138,7 +138,11 @@ def test_broken_pipe_and_interrupt(ioctx, ceph_conf, pool, cleanup, tmp_path):
         time.sleep(0.1)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    # Wait for it to end before closing its stdin: on a busy machine the end of the stream could reach it before
+    # the signal does, and it would (rightly) report a truncated stream instead.
+    proc.wait(timeout=60)
+    err = proc.stderr.read()
+    proc.stdin.close()
     assert proc.returncode == 130, err
     assert b"interrupted" in err and b"Traceback" not in err
     assert snap_names(ioctx, target) == []
