@@ -97,6 +97,17 @@ if [[ "$name" == *-abi3-* ]]; then
     # abi3audit passes what it did not scan (a path it cannot read): insist that it saw the module, as abi3.
     grep -q '"is_abi3": true' <<<"$audit" || { echo "$audit" >&2; die "abi3audit scanned no abi3 extension in $name"; }
     abi3="yes (abi3audit --strict: ok)"
+    # Which Pythons pip accepts it for: every CPython from 3.11 (3.14 checked), none before (Requires-Python and
+    # the cp311 tag): pip's own resolution, without installing anything.
+    accepts() { .venv/bin/python -m pip install -q --dry-run --no-deps --no-index --only-binary=:all: \
+                    --ignore-installed --target "$tmp/dry-$1" --python-version "$1" "$wheel" >/dev/null 2>&1; }
+    for version in 3.11 3.12 3.13 3.14; do
+        accepts "$version" || die "pip refuses $name for Python $version"
+    done
+    for version in 3.9 3.10; do
+        ! accepts "$version" || die "pip accepts $name for Python $version"
+    done
+    abi3="$abi3; pip accepts it for Python 3.11-3.14 and refuses it for 3.9 and 3.10"
 fi
 
 into_dist "$wheel"
