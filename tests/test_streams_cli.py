@@ -125,8 +125,11 @@ def test_broken_pipe_and_interrupt(ioctx, ceph_conf, pool, cleanup, tmp_path):
     diff = tmp_path / "diff"
     subprocess.run(OURS + ["--conf", ceph_conf, "export-diff", "%s/%s@s1" % (pool, name), str(diff)], check=True)
     data = diff.read_bytes()
+    # SIGINT at its default in the child: a CI job started in the background (`.ci/run &`) inherits it ignored,
+    # and Python then installs no KeyboardInterrupt handler at all.
     proc = subprocess.Popen(OURS + ["--conf", ceph_conf, "import-diff", "-", "%s/%s" % (pool, target)],
-                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     proc.stdin.write(data[:len(data) // 2])
     proc.stdin.flush()
     # Interrupt once it is applying the stream: its size record (12 MiB) has resized the image.
@@ -140,7 +143,12 @@ def test_broken_pipe_and_interrupt(ioctx, ceph_conf, pool, cleanup, tmp_path):
     proc.send_signal(signal.SIGINT)
     # Wait for it to end before closing its stdin: on a busy machine the end of the stream could reach it before
     # the signal does, and it would (rightly) report a truncated stream instead.
-    proc.wait(timeout=60)
+    try:
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:   # it ignored the signal: the assertion below says so
+            proc.kill()
+            proc.wait()
     err = proc.stderr.read()
     proc.stdin.close()
     assert proc.returncode == 130, err
