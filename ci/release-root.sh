@@ -341,18 +341,7 @@ cmd_wheel() { # WHEEL|DIR [PYTEST ARGS...]
         t=$(date +%s); rc=0
         ci/test-wheel.sh --runtime-only --venv .venv "$@" || rc=$?
         echo "release-root: ci/test-wheel.sh (venv, install, suite) took $(( $(date +%s) - t )) s (exit $rc)" >&2
-        # Then the same wheel installed system-wide, as the README installs it for ceph-mgr: the stock mgr
-        # module path finds it before Debian python3-rbd; test_mgr.py checks rbd_support on it.
-        t=$(date +%s); rc2=0
-        site=$(/usr/bin/python3 -c "import sys; print(\"/usr/local/lib/python%d.%d/dist-packages\" % sys.version_info[:2])")
-        if [[ -d "$1" ]]; then what=(--find-links "$1" rbd); else what=("$1"); fi
-        { .venv/bin/python -m pip install -q --no-index --only-binary=:all: --target "$site" "${what[@]}" &&
-          /usr/bin/python3 -m venv --clear --system-site-packages .venv-system &&
-          .venv-system/bin/python -m pip install -q --only-binary=:all: -r requirements-run.txt &&
-          RBD_VENV=.venv-system ci/test.sh test_mgr.py; } || rc2=$?
-        rm -rf "$site/rbd" "$site"/rbd-*.dist-info
-        echo "release-root: system-wide wheel, test_mgr.py: $(( $(date +%s) - t )) s (exit $rc2)" >&2
-        exit $(( rc ? rc : rc2 ))' bash "$arg" "$@" || rc=$?
+        exit $rc' bash "$arg" "$@" || rc=$?
     log "$SUITE: done in $(took "$t_start") (exit $rc)"
     exit $rc
 }
