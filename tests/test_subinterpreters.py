@@ -24,11 +24,13 @@ TIMEOUT = 120
 HOST_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "subinterp_host.py")
 
 
+# The python-config of the Python running the tests (not another one first on PATH, e.g. pyenv's).
+PYTHON_CONFIG = os.path.join(sysconfig.get_config_var("BINDIR"), "python%s-config" % sysconfig.get_config_var("VERSION"))
+
+
 def c_host_buildable():
     """True when this Python's headers, its python-config and a C compiler are here (the source build's host)."""
-    # The python-config of the Python running the tests (not another one first on PATH, e.g. pyenv's).
-    config = os.path.join(sysconfig.get_config_var("BINDIR"), "python%s-config" % sysconfig.get_config_var("VERSION"))
-    return os.path.exists(config) and shutil.which("cc") is not None and \
+    return os.path.exists(PYTHON_CONFIG) and shutil.which("cc") is not None and \
         os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))
 
 
@@ -44,8 +46,7 @@ def host(request, tmp_path_factory):
     subinterp_host.py, the same steps through CPython's own sub-interpreter module (legacy configuration)."""
     if request.param == "python":
         return [sys.executable, HOST_SCRIPT]
-    config = os.path.join(sysconfig.get_config_var("BINDIR"), "python%s-config" % sysconfig.get_config_var("VERSION"))
-    flags = subprocess.run([config, "--includes", "--ldflags", "--embed"], capture_output=True, text=True,
+    flags = subprocess.run([PYTHON_CONFIG, "--includes", "--ldflags", "--embed"], capture_output=True, text=True,
                            check=True).stdout.split()
     binary = str(tmp_path_factory.mktemp("subinterp") / "host")
     subprocess.run(["cc", "-o", binary, HOST_SOURCE] + flags, check=True)

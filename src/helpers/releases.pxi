@@ -16,13 +16,9 @@
 from c_rbd cimport rbd_version
 
 cdef extern from "librbd_bound.h" nogil:
-    # build/generated/librbd_bound.c: dlsym in the librbd that src/module_init.c loaded before the module's code ran.
-    void *rbd_binding_librbd_symbol(const char *name)
-
-
-cdef void *librbd_symbol(const char *name) noexcept:
-    """The address of librbd function `name` in the loaded library, or NULL if it lacks it."""
-    return rbd_binding_librbd_symbol(name)
+    # build/generated/librbd_bound.c: the address of librbd function `name` in the librbd that src/module_init.c
+    # loaded before the module's code ran, or NULL if it lacks it.
+    void *librbd_symbol "rbd_binding_librbd_symbol"(const char *name)
 
 
 cdef bint has_call(const char *name) noexcept:
