@@ -26,7 +26,9 @@
 #       the root's Python) in its wheelhouse/; there `ci/test-wheel.sh --runtime-only --venv .venv` installs it
 #       with `pip install --no-index --only-binary=:all:` into a fresh .venv, the suite's requirements
 #       (requirements-run.txt) from PyPI as binary wheels only, and runs ci/test.sh PYTEST ARGS without the tests
-#       of the source build (listed in ci/test-wheel.sh).
+#       of the source build (listed in ci/test-wheel.sh).  Without PYTEST ARGS (the whole suite), then the
+#       README's host install as well: `ci/test-system-wide.sh` installs the wheel into the root's
+#       /usr/lib/python3/dist-packages, runs test_mgr.py against it, and removes it.
 #   SUITE-runtime (trixie-runtime, sid-runtime) as SUITE with make, run and shell: that runtime root.
 #
 # What is copied: the files git knows of (tracked, and untracked but not ignored) in DIR's working tree, or
@@ -341,7 +343,12 @@ cmd_wheel() { # WHEEL|DIR [PYTEST ARGS...]
         t=$(date +%s); rc=0
         ci/test-wheel.sh --runtime-only --venv .venv "$@" || rc=$?
         echo "release-root: ci/test-wheel.sh (venv, install, suite) took $(( $(date +%s) - t )) s (exit $rc)" >&2
-        exit $rc' bash "$arg" "$@" || rc=$?
+        (($# == 1)) || exit $rc
+        # The whole suite ran: then the README host install too (test_mgr.py against the system-wide wheel).
+        t=$(date +%s); rc2=0
+        ci/test-system-wide.sh "$1" -rs || rc2=$?
+        echo "release-root: ci/test-system-wide.sh took $(( $(date +%s) - t )) s (exit $rc2)" >&2
+        exit $(( rc ? rc : rc2 ))' bash "$arg" "$@" || rc=$?
     log "$SUITE: done in $(took "$t_start") (exit $rc)"
     exit $rc
 }

@@ -8,6 +8,7 @@ run with layering only (1), with the full set (125), or with the cluster default
 """
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLUSTER_SCRIPT = os.path.join(ROOT, "ci", "cluster.sh")
 MiB = 1 << 20
 
-if rbd.__file__.startswith("/usr/lib/python3/"):
+SYSTEM_DIST_PACKAGES = "/usr/lib/python3/dist-packages"
+
+
+def is_debian_module(path):
+    """True for python3-rbd's own module file (one extension module directly in the system's dist-packages); this
+    project installed system-wide is the package directory beside it (ci/test-system-wide.sh), not that file."""
+    debian_file = re.escape(SYSTEM_DIST_PACKAGES) + r"/rbd\.cpython-[^/]*\.so"
+    return re.fullmatch(debian_file, os.path.realpath(path)) is not None
+
+
+if is_debian_module(rbd.__file__):
     raise RuntimeError("tests imported Debian's python3-rbd (%s), not this project's module" % rbd.__file__)
 
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import unique_name
+from conftest import is_debian_module, unique_name
 
 ORACLE = "/usr/bin/python3"
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "differential_script.py")
@@ -23,7 +23,7 @@ def oracle_available():
     if not os.path.exists(ORACLE):
         return False
     probe = subprocess.run([ORACLE, "-I", "-c", "import rbd; print(rbd.__file__)"], capture_output=True, text=True)
-    return probe.returncode == 0 and probe.stdout.startswith("/usr/lib/python3/")
+    return probe.returncode == 0 and is_debian_module(probe.stdout.strip())
 
 
 def run(python, ceph_conf, pool, prefix, isolated):

@@ -3,8 +3,10 @@ load, each in its own sub-interpreter, and rbd_support does its work, driven by 
 
 The cluster is a throwaway one of this test's own, whose `mgr module path` is a directory holding Ceph's stock mgr
 modules (links into /usr/share/ceph/mgr) plus a copy of this package: ceph-mgr puts that directory first on every
-module's sys.path, so they import this `rbd` instead of Debian's (checked in /proc/<mgr pid>/maps). A failing step
-prints the mgr log lines that explain it. Everything waits with a deadline.
+module's sys.path, so they import this `rbd` instead of Debian's (checked in /proc/<mgr pid>/maps). Installed
+system-wide instead (the README's host install, ci/test-system-wide.sh), it is the stock module path and the mgr's
+own site directories that must find it. A failing step prints the mgr log lines that explain it. Everything waits
+with a deadline.
 """
 import json
 import os
@@ -17,6 +19,7 @@ import pytest
 
 import rbd
 from clusters import first_json, local_cluster
+from conftest import SYSTEM_DIST_PACKAGES
 
 STOCK_MGR_MODULES = "/usr/share/ceph/mgr"
 RBD_USERS = ("rbd_support", "telemetry", "prometheus")   # the stock mgr modules that import rbd
@@ -100,6 +103,9 @@ class Mgr:
                 errors[name] = "%s %s" % (check.get("summary", {}).get("message", ""), detail)
         return errors
 
+    def working_directory(self):
+        return os.readlink("/proc/%d/cwd" % self.cluster.daemon_pid("mgr.x"))
+
     def loaded_rbd_objects(self):
         """The paths of the `rbd` shared objects mapped into the mgr process."""
         pid = self.cluster.daemon_pid("mgr.x")
@@ -157,14 +163,16 @@ def mirror_snapshots(mgr, spec):
 
 
 def installed_system_wide():
-    """True when the rbd under test is the one installed for the system's python3, where ceph-mgr's modules find it
-    before Debian's (`/usr/bin/python3 -m pip install --break-system-packages ...`: the README's host install)."""
-    return re.match(r"/usr/local/lib/python3[.\d]*/dist-packages/rbd/", os.path.realpath(rbd.__file__)) is not None
+    """True when the rbd under test is installed in the system's dist-packages, beside Debian's module, which its
+    package directory shadows: the README's host install (ci/test-system-wide.sh), which ceph-mgr's stock module
+    path must find."""
+    package = os.path.dirname(os.path.realpath(rbd.__file__))
+    return package == os.path.join(os.path.realpath(SYSTEM_DIST_PACKAGES), "rbd")
 
 
 def test_rbd_support_on_this_module(tmp_path):
-    # Installed system-wide, the stock mgr module path finds it (ci/release-root.sh SUITE wheel tests that way);
-    # otherwise a module path of our own puts a copy of this package first.
+    # Installed system-wide, the stock mgr module path finds it (ci/test-system-wide.sh tests that way); otherwise
+    # a module path of our own puts a copy of this package first.
     module_path = None if installed_system_wide() else module_path_with_this_rbd(str(tmp_path / "mgr-modules"))
     expected = os.path.realpath(rbd.__file__ if module_path is None else
                                 os.path.join(module_path, "rbd", os.path.basename(rbd.__file__)))
@@ -186,6 +194,7 @@ def test_rbd_support_on_this_module(tmp_path):
                 pytest.fail(failure, pytrace=False)
     finally:
         os.environ.pop("CEPH_CI_MGR_MODULE_PATH", None)
+    print("test_mgr: the mgr ran %s (%s)" % (expected, "system-wide" if module_path is None else "mgr module path"))
     print("test_mgr timings (s): " + ", ".join("%s %.1f" % kv for kv in timings.items()))
 
 
@@ -205,10 +214,15 @@ def run_scenario(mgr, expected, timings):
         return None
     state, errors = mgr.wait_for("rbd_support answering, or a mgr module error", settled, 150)
     if state == "errors":
+        # Modules that failed may still have imported rbd first (Ceph 20): then it must be this one.
+        loaded = mgr.loaded_rbd_objects()
+        assert loaded in ([], [expected]), loaded
         precondition_or_fail(mgr, errors)
     mark("rbd_support ready")
     loaded = mgr.wait_for("rbd shared object mapped in ceph-mgr", mgr.loaded_rbd_objects, 30)
     assert loaded == [expected], loaded
+    # As systemd starts it: ceph-mgr 16's site directories depend on its working directory (README).
+    assert mgr.working_directory() == "/"
     errors = mgr.module_errors()
     if errors:
         precondition_or_fail(mgr, errors)
